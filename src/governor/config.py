@@ -1,0 +1,95 @@
+"""Settings: the one place configuration is read (environment prefix GOVERNOR_, optional .env)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from governor.errors import ConfigError
+
+SUPPORTED_DATABASES = "sqlite:///path/to/governor.db or postgresql://user@host:5432/dbname"
+
+
+def normalize_database_url(raw: str) -> str:
+    """Check a database URL and name its driver (psycopg 3 for PostgreSQL); raise ConfigError."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(raw.strip())
+    except ArgumentError:
+        raise ConfigError(
+            "GOVERNOR_DATABASE_URL is not a database URL.",
+            hint=f"Use {SUPPORTED_DATABASES}.",
+        ) from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise ConfigError(
+                "GOVERNOR_DATABASE_URL names an in-memory SQLite database, which "
+                "loses everything when Governor stops.",
+                hint="Give a file path, e.g. sqlite:///var/governor.db.",
+            )
+        url = url.set(drivername="sqlite")
+    else:
+        raise ConfigError(
+            f"GOVERNOR_DATABASE_URL uses '{url.drivername}', which Governor does not support.",
+            hint=f"Use {SUPPORTED_DATABASES}.",
+        )
+    return url.render_as_string(hide_password=False)
+
+
+class Settings(BaseSettings):
+    """Governor's configuration; every field is read from GOVERNOR_<NAME>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GOVERNOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        "sqlite:///var/governor.db",
+        description="SQLAlchemy URL of the database; SQLite file by default, or PostgreSQL.",
+    )
+    backup_dir: Path = Field(
+        Path("var/backups"), description="Where `db upgrade` and `db backup` keep backups."
+    )
+    backup_keep: int = Field(
+        10, ge=1, description="How many backups to keep in backup_dir; older ones are deleted."
+    )
+    pg_bin_dir: Path | None = Field(
+        None, description="Folder holding pg_dump, pg_restore and psql, if not found by itself."
+    )
+    host: str = Field("127.0.0.1", description="Address `governor serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `governor serve` listens on.")
+    health_cache_seconds: float = Field(
+        5.0, ge=0, description="How long /healthz may reuse its last schema check."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # ConfigError is not a ValueError, so pydantic lets it through with its own hint.
+        return normalize_database_url(value)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        field = "_".join(str(part) for part in item["loc"]).upper()
+        lines.append(f"GOVERNOR_{field}: {item['msg']}")
+    return "; ".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings once per process; raise ConfigError naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(
+            f"Bad configuration: {_describe(error)}.",
+            hint="Fix these environment variables (or .env) and try again.",
+        ) from None

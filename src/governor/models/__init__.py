@@ -1,0 +1,6 @@
+"""Every table of Governor, importable from one place so that Base.metadata is complete."""
+
+from governor.models.base import Base
+from governor.models.tasks import ExecutionTask, TaskDependency
+
+__all__ = ["Base", "ExecutionTask", "TaskDependency"]

@@ -1,0 +1,1 @@
+"""Storage: engines and sessions, migrations, the schema guard and backups."""

@@ -1,0 +1,123 @@
+"""Engines and sessions: the only module that creates database connections."""
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session
+
+from governor.config import get_settings
+from governor.errors import DatabaseUnreachable
+
+READONLY = "governor_readonly"
+"""Execution option: a read-only unit of work, which on SQLite need not take the write lock."""
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind a SQLite URL, or None for another database."""
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    return Path(url.database)
+
+
+def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # The driver's own transaction handling opens transactions late (at the first write) and
+    # never around DDL; turning it off lets the "begin" hook below issue BEGIN itself, which
+    # makes migrations transactional and takes the write lock up front.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL: readers (the web pages) never block the writer (the task runner), nor it them.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL is safe from corruption and only an OS crash can lose the last commits;
+    # FULL would fsync on every commit for little gain here.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    # SQLite ignores foreign keys unless each connection asks for them.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Wait for another writer's lock instead of failing at once with "database is locked".
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _on_sqlite_begin(connection: sa.Connection) -> None:
+    # BEGIN IMMEDIATE takes the write lock when the transaction starts. A deferred transaction
+    # that reads and then writes can fail with SQLITE_BUSY when another writer got there first,
+    # and busy_timeout cannot help it; read-only units of work keep the cheaper deferred BEGIN.
+    readonly = connection.get_execution_options().get(READONLY, False)
+    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def create_engine(database_url: str) -> Engine:
+    """A new engine for the URL, with Governor's SQLite settings where it is SQLite."""
+    url = make_url(database_url)
+    path = sqlite_path(url)
+    if path is None:
+        return sa.create_engine(url, pool_pre_ping=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _on_sqlite_connect)
+    event.listen(engine, "begin", _on_sqlite_begin)
+    return engine
+
+
+def get_engine(database_url: str | None = None) -> Engine:
+    """The process's shared engine for a URL (the configured database by default)."""
+    url = database_url or get_settings().database_url
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = create_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (before a restore, at shutdown, between tests)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def describe(engine: Engine) -> str:
+    """The engine's URL with any password hidden: safe for logs and pages."""
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def connect(engine: Engine, *, readonly: bool = False) -> Iterator[sa.Connection]:
+    """A connection, with a connection failure turned into DatabaseUnreachable."""
+    if readonly:
+        engine = engine.execution_options(**{READONLY: True})
+    try:
+        connection = engine.connect()
+    except sa.exc.OperationalError as error:
+        raise DatabaseUnreachable(
+            f"Cannot connect to the database {describe(engine)}: {_first_line(error)}",
+            hint="Check GOVERNOR_DATABASE_URL and that the database server is running.",
+        ) from error
+    with connection:
+        yield connection
+
+
+def _first_line(error: sa.exc.DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, rolls back if it raises."""
+    bind = engine or get_engine()
+    if readonly:
+        bind = bind.execution_options(**{READONLY: True})
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        yield session

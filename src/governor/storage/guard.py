@@ -1,0 +1,228 @@
+"""The schema guard: compares the live database with the models and the migration head."""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from governor.errors import SchemaDrift
+from governor.models import Base
+from governor.storage import revisions
+from governor.storage.db import connect, describe, sqlite_path
+
+UPGRADE = "run: governor db upgrade"
+RESTORE = "restore a backup (governor db restore PATH)"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One difference between the database and the code, with what to do about it."""
+
+    kind: str
+    object: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.message} — {self.fix}"
+
+
+@dataclass
+class SchemaReport:
+    """The guard's verdict on one database."""
+
+    database: str
+    revision: str | None
+    head: str
+    pending: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+    @property
+    def verdict(self) -> str:
+        return "clean" if self.clean else "drift"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, **asdict(self)}
+
+
+def _sql(type_: Any, dialect: sa.Dialect) -> str:
+    return str(type_.compile(dialect=dialect))
+
+
+def _column_spec(column: sa.Column[Any], dialect: sa.Dialect) -> str:
+    return f"{_sql(column.type, dialect)} {'NULL' if column.nullable else 'NOT NULL'}"
+
+
+def _describe_table(diff: Any, dialect: sa.Dialect) -> tuple[str, str, str]:
+    op, table = diff
+    if op == "add_table":
+        return "missing_table", table.name, "missing in the database"
+    return "extra_table", table.name, "in the database but not in Governor's models"
+
+
+def _describe_column(diff: Any, dialect: sa.Dialect) -> tuple[str, str, str]:
+    op, _, table, column = diff
+    name = f"{table}.{column.name}"
+    if op == "add_column":
+        expected = _column_spec(column, dialect)
+        return "missing_column", name, f"missing in the database (expected {expected})"
+    found = _sql(column.type, dialect)
+    return "extra_column", name, f"in the database ({found}) but not in the models"
+
+
+def _describe_modify(diff: Any, dialect: sa.Dialect) -> tuple[str, str, str]:
+    op, _, table, column, _, found, expected = diff
+    name = f"{table}.{column}"
+    if op == "modify_type":
+        found_sql, expected_sql = _sql(found, dialect), _sql(expected, dialect)
+        return (
+            "type_mismatch",
+            name,
+            f"type is {found_sql} in the database, expected {expected_sql}",
+        )
+    null = {True: "NULL", False: "NOT NULL"}
+    return (
+        "nullability_mismatch",
+        name,
+        f"is {null[found]} in the database, expected {null[expected]}",
+    )
+
+
+def _describe_constraint(diff: Any, dialect: sa.Dialect) -> tuple[str, str, str]:
+    op, thing = diff
+    action, noun = op.split("_", 1)
+    noun = {"index": "index", "constraint": "constraint", "fk": "foreign key"}[noun]
+    where = f"{thing.table.name}({', '.join(c.name for c in thing.columns)})"
+    kind = noun.replace(" ", "_")
+    if action == "add":
+        return f"missing_{kind}", thing.name or where, f"{noun} on {where} missing in the database"
+    return (
+        f"extra_{kind}",
+        thing.name or where,
+        f"{noun} on {where} in the database, not the models",
+    )
+
+
+_DESCRIBE = {
+    "add_table": _describe_table,
+    "remove_table": _describe_table,
+    "add_column": _describe_column,
+    "remove_column": _describe_column,
+    "modify_type": _describe_modify,
+    "modify_nullable": _describe_modify,
+    **{
+        f"{action}_{noun}": _describe_constraint
+        for action in ("add", "remove")
+        for noun in ("index", "constraint", "fk")
+    },
+}
+
+
+def _describe_diff(diff: Any, dialect: sa.Dialect) -> tuple[str, str, str]:
+    """(kind, object, message) for one entry of Alembic's compare_metadata."""
+    describe_one = _DESCRIBE.get(diff[0])
+    if describe_one is None:
+        return "other", str(diff[0]), repr(diff)
+    return describe_one(diff, dialect)
+
+
+def _unexplained_fix(kind: str) -> str:
+    if kind.startswith("extra_"):
+        return "not made by Governor's migrations: drop it, or move it to another database"
+    return (
+        f"no migration explains this (changed by hand?): {RESTORE}, "
+        "or put it back as the models define it"
+    )
+
+
+def _compare(connection: sa.Connection, fix: str | None) -> list[Problem]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    problems = []
+    for entry in compare_metadata(context, Base.metadata):
+        for diff in entry if isinstance(entry, list) else [entry]:
+            kind, name, message = _describe_diff(diff, connection.dialect)
+            problems.append(Problem(kind, name, message, fix or _unexplained_fix(kind)))
+    return problems
+
+
+def check_schema(engine: Engine) -> SchemaReport:
+    """Compare the database with the code; raise DatabaseUnreachable if it cannot be read."""
+    report = SchemaReport(database=describe(engine), revision=None, head=revisions.head())
+    path = sqlite_path(engine.url)
+    if path is not None and not path.exists():
+        report.pending = revisions.pending(None)
+        report.problems.append(
+            Problem("not_initialised", str(path), "the database file does not exist", UPGRADE)
+        )
+        return report
+    with connect(engine, readonly=True) as connection:
+        report.revision = revisions.current(connection)
+        has_tables = bool(sa.inspect(connection).get_table_names())
+        if report.revision is None and not has_tables:
+            report.pending = revisions.pending(None)
+            report.problems.append(
+                Problem("not_initialised", "database", "it has no Governor schema yet", UPGRADE)
+            )
+            return report
+        fix = _revision_problem(report)
+        report.problems.extend(_compare(connection, fix))
+    return report
+
+
+def _revision_problem(report: SchemaReport) -> str | None:
+    """Record a revision that is not the head; return the fix for the differences it explains."""
+    revision = report.revision
+    if revision == report.head:
+        return None
+    if revision is None:
+        report.problems.append(
+            Problem(
+                "unversioned",
+                "alembic_version",
+                "the database has tables but no migration revision: Governor did not create it",
+                "point GOVERNOR_DATABASE_URL at an empty database or a Governor one",
+            )
+        )
+        return "not made by Governor's migrations"
+    if not revisions.is_known(revision):
+        fix = f"install the Governor that wrote it, or {RESTORE} made before"
+        report.problems.append(
+            Problem(
+                "unknown_revision",
+                "alembic_version",
+                f"the database is at revision {revision}, newer than this Governor "
+                f"(head {report.head})",
+                fix,
+            )
+        )
+        return fix
+    report.pending = revisions.pending(revision)
+    report.problems.append(
+        Problem(
+            "behind",
+            "alembic_version",
+            f"the database is at revision {revision}, behind the code's {report.head}; "
+            f"pending: {', '.join(report.pending)}",
+            UPGRADE,
+        )
+    )
+    return UPGRADE
+
+
+def require_clean_schema(engine: Engine) -> SchemaReport:
+    """Run the guard; raise SchemaDrift naming every difference unless the schema is clean."""
+    report = check_schema(engine)
+    if not report.clean:
+        lines = "\n".join(f"  - {problem}" for problem in report.problems)
+        raise SchemaDrift(
+            f"The database schema differs from this Governor's; refusing to run.\n{lines}",
+            hint="`governor db check` shows the details; the `db` commands still work.",
+        )
+    return report

@@ -1,0 +1,1 @@
+"""Alembic's migration environment and Governor's one migration stream (versions/)."""

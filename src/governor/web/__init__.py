@@ -1,0 +1,1 @@
+"""The web face: FastAPI app, pages and JSON API."""

@@ -1,0 +1,54 @@
+"""The FastAPI application: health, the first page, and GovernorError as JSON."""
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+
+from governor import __version__
+from governor.config import Settings
+from governor.errors import GovernorError
+from governor.models import ExecutionTask
+from governor.storage.db import get_engine, session_scope
+from governor.web.health import HealthProbe
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _task_counts() -> dict[str, int]:
+    with session_scope(readonly=True) as session:
+        rows = session.execute(
+            select(ExecutionTask.status, func.count()).group_by(ExecutionTask.status)
+        )
+        return {status: count for status, count in rows}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the web app for the configured database."""
+    app = FastAPI(title="Governor", version=__version__)
+    probe = HealthProbe(get_engine(settings.database_url), settings.health_cache_seconds)
+
+    @app.exception_handler(GovernorError)
+    async def governor_error(_request: Request, error: GovernorError) -> JSONResponse:
+        return JSONResponse(error.to_dict(), status_code=error.http_status)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        """Liveness and schema state; 503 when the schema drifted or the database is down."""
+        schema = probe.schema()
+        ok = schema["verdict"] == "clean"
+        body = {"status": "ok" if ok else "degraded", "version": __version__, "schema": schema}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request) -> HTMLResponse:
+        """What Governor is and the state it is in."""
+        schema = probe.schema()
+        counts = _task_counts() if schema["verdict"] == "clean" else {}
+        return templates.TemplateResponse(
+            request, "index.html", {"schema": schema, "counts": counts, "version": __version__}
+        )
+
+    return app

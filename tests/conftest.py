@@ -1,0 +1,98 @@
+"""Fixtures: every storage test runs on SQLite and on a real PostgreSQL started for the session."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from governor.cli.main import app
+from governor.config import get_settings
+from governor.storage.db import dispose_engines, get_engine
+from governor.storage.migrate import migrate
+from tests.support.postgres import PostgresServer, find_bin_dir
+
+REQUIRE_SERVICES = os.environ.get("GOVERNOR_TEST_REQUIRE_SERVICES") == "1"
+
+
+def missing_service(reason: str) -> None:
+    """Skip with the reason, or fail where CI demands every service to be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (required: GOVERNOR_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        missing_service("PostgreSQL binaries not found: run scripts/install-services")
+    server = PostgresServer(bin_dir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test in its own folder, with settings read afresh and no pooled connections left."""
+    for name in list(os.environ):
+        if name.startswith("GOVERNOR_") and name != "GOVERNOR_TEST_REQUIRE_SERVICES":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GOVERNOR_BACKUP_DIR", str(tmp_path / "backups"))
+    get_settings.cache_clear()
+    yield
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """An empty database of each kind, configured as GOVERNOR_DATABASE_URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'governor.db'}"
+        name = None
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        url = server.create_database(name)
+        monkeypatch.setenv("GOVERNOR_PG_BIN_DIR", str(server.bin_dir))
+    monkeypatch.setenv("GOVERNOR_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    if name is not None:
+        dispose_engines()
+        server.drop_database(name)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    return get_engine()
+
+
+@pytest.fixture
+def migrated(engine: Engine) -> Engine:
+    """The database at the head revision, built by running the migrations."""
+    migrate(engine, "upgrade", "head", backup=False)
+    return engine
+
+
+class Cli:
+    """Runs `governor …` in-process, as a user would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):  # type: ignore[no-untyped-def]
+        get_settings.cache_clear()
+        return self.runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()

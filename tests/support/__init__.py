@@ -1,0 +1,1 @@
+"""Helpers for the tests (and benchmarks): throw-away servers on loopback."""

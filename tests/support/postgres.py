@@ -1,0 +1,86 @@
+"""A throw-away PostgreSQL server: initdb and pg_ctl in a temporary folder, on a loopback port."""
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from tests.support.ports import free_port
+
+
+def find_bin_dir() -> Path | None:
+    """The folder of the newest installed PostgreSQL server binaries, if any."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+    )
+    return versions[-1].parent if versions else None
+
+
+class PostgresServer:
+    """One PostgreSQL cluster owned by the test session; stop() removes every trace."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="governor-pg-"))
+        self.data = self.root / "data"
+        self.user = "postgres"
+        self._runas: list[str] = []
+        if os.geteuid() == 0:  # postgres refuses to run as root: run it as an unprivileged user
+            account = _unprivileged_account()
+            self._runas = ["runuser", "-u", account, "--"]
+            uid = pwd.getpwnam(account)
+            os.chown(self.root, uid.pw_uid, uid.pw_gid)
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._runas, *args], check=True, capture_output=True, cwd=self.root)
+
+    def start(self) -> "PostgresServer":
+        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", self.user,
+                  "--auth=trust", "--encoding=UTF8", "--locale=C")  # fmt: skip
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                  "-l", str(self.root / "log"), "-w", "start")  # fmt: skip
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def _admin(self, sql: str) -> None:
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user,
+                             dbname="postgres", autocommit=True) as conn:  # fmt: skip
+            conn.execute(sql)
+
+    def create_database(self, name: str) -> str:
+        self._admin(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _unprivileged_account() -> str:
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("no unprivileged account (postgres or nobody) to run PostgreSQL as")

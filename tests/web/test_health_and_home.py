@@ -1,0 +1,48 @@
+"""/healthz and the first page tell the schema's state, on both databases."""
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from governor.config import get_settings
+from governor.web.app import create_app
+from tests.factories import insert_task
+
+
+def client() -> TestClient:
+    return TestClient(create_app(get_settings()))
+
+
+def test_healthz_reports_a_clean_schema(migrated):
+    response = client().get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["schema"]["verdict"] == "clean"
+    assert body["schema"]["revision"] == "0002"
+
+
+def test_healthz_is_503_and_names_the_drift(migrated, monkeypatch):
+    with migrated.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE scratch (id INTEGER PRIMARY KEY)"))
+    response = client().get("/healthz")
+    assert response.status_code == 503
+    problems = response.json()["schema"]["problems"]
+    assert [(p["kind"], p["object"]) for p in problems] == [("extra_table", "scratch")]
+
+
+def test_the_home_page_says_what_governor_is_and_counts_tasks(migrated):
+    insert_task(migrated, status="succeeded")
+    insert_task(migrated, status="failed")
+    insert_task(migrated, status="failed")
+    page = client().get("/")
+    assert page.status_code == 200
+    assert "control plane of an autonomous AI business" in page.text
+    assert 'id="schema-verdict">clean<' in page.text
+    assert "<td>failed</td><td>2</td>" in page.text
+
+
+def test_the_home_page_shows_drift_instead_of_failing(engine):
+    page = client().get("/")
+    assert page.status_code == 200
+    assert 'id="schema-verdict">drift<' in page.text
+    assert "run: governor db upgrade" in page.text
