@@ -1,0 +1,31 @@
+"""Shared helpers for the benchmarks: timing with medians, JSON lines, a throw-away PostgreSQL."""
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # bench/ borrows the tests' PostgreSQL launcher
+    sys.path.insert(0, str(ROOT))
+
+
+def median_ms(action: Callable[[], object], runs: int) -> float:
+    """Median wall time of `runs` calls, in milliseconds (one warm-up call first)."""
+    action()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def report(figure: str, value: float, unit: str, baseline: str, baseline_value: float,
+           **extra: object) -> None:  # fmt: skip
+    """Print one figure beside its baseline as a JSON line."""
+    line = {"figure": figure, "value": round(value, 3), "unit": unit,
+            "baseline": baseline, "baseline_value": round(baseline_value, 3), **extra}  # fmt: skip
+    print(json.dumps(line), flush=True)

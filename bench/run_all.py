@@ -1,0 +1,13 @@
+"""Run every benchmark in bench/ in turn (what `make bench` does)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+if __name__ == "__main__":
+    scripts = sorted(p for p in HERE.glob("*.py") if p.name not in {"run_all.py", "common.py"})
+    failed = [p.name for p in scripts if subprocess.run([sys.executable, str(p)], cwd=HERE).returncode]
+    if failed:
+        sys.exit(f"benchmarks failed: {', '.join(failed)}")
