@@ -22,7 +22,11 @@ def insert_task(engine: Engine, **values: Any) -> str:
     }  # fmt: skip
     row.update(values)
     with engine.begin() as conn:
-        conn.execute(sa.insert(TASKS).values(**row))
+        # The table as it is in the database (at any revision), without the models' defaults.
+        table = sa.Table("execution_tasks", sa.MetaData(), autoload_with=conn)
+        for name in ("created_at", "started_at", "finished_at"):
+            table.c[name].type = TASKS.c[name].type  # keep UTC handling on SQLite
+        conn.execute(sa.insert(table).values(**row))
     return str(row["id"])
 
 

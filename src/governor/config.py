@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,36 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port `governor serve` listens on.")
     health_cache_seconds: float = Field(
         5.0, ge=0, description="How long /healthz may reuse its last schema check."
+    )
+    executor: Literal["embedded", "celery"] = Field(
+        "embedded", description="Where tasks run: inside `serve`, or on Celery workers."
+    )
+    broker_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis URL of the Celery broker (and limits)."
+    )
+    task_modules: str = Field(
+        "", description="Comma-separated modules that define the agents' task handlers."
+    )
+    max_concurrency: int = Field(16, ge=1, description="Tasks one process runs at once.")
+    lease_seconds: float = Field(
+        30.0, gt=0, description="How long a claimed task stays leased without a renewal."
+    )
+    otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector to which task spans are also sent."
+    )
+    outbound_limits: str = Field(
+        "",
+        description="Per-host rate limits for outside calls: 'host=N/s,host2=M/m' (s, m, h).",
+    )
+    outbound_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one outside call.")
+    outbound_max_attempts: int = Field(
+        5, ge=1, description="Attempts of one outside call, retries included."
+    )
+    outbound_breaker_failures: int = Field(
+        5, ge=1, description="Consecutive failures after which a host's circuit opens."
+    )
+    outbound_breaker_reset_seconds: float = Field(
+        30.0, gt=0, description="How long an open circuit waits before trying the host again."
     )
 
     @field_validator("database_url")

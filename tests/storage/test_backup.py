@@ -9,19 +9,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from governor.errors import BadInput, MigrationFailed
+from governor.storage import revisions
 from governor.storage.backup import create_backup, inspect_backup, list_backups, restore_backup
 from governor.storage.db import get_engine
 from governor.storage.guard import check_schema
 from governor.storage.migrate import migrate
 from tests.factories import insert_task
 
+HEAD = revisions.head()
 FAILING_MIGRATIONS = {
-    "2026_12_01_0003_add_scratch.py": '''
+    "2099_01_01_9001_add_scratch.py": '''
         """A migration that works: a new table and column, and rows changed."""
         import sqlalchemy as sa
         from alembic import op
 
-        revision, down_revision, branch_labels, depends_on = "0003", "0002", None, None
+        revision, down_revision, branch_labels, depends_on = "9001", "{head}", None, None
 
         def upgrade():
             op.create_table("scratch", sa.Column("id", sa.Integer, primary_key=True))
@@ -32,11 +34,11 @@ FAILING_MIGRATIONS = {
         def downgrade():
             op.drop_table("scratch")
         ''',
-    "2026_12_01_0004_fails_midway.py": '''
+    "2099_01_01_9002_fails_midway.py": '''
         """A migration that fails after changing something."""
         from alembic import op
 
-        revision, down_revision, branch_labels, depends_on = "0004", "0003", None, None
+        revision, down_revision, branch_labels, depends_on = "9002", "9001", None, None
 
         def upgrade():
             op.execute("DELETE FROM execution_tasks")
@@ -61,8 +63,8 @@ def table_names(engine: Engine) -> set[str]:
 def test_restore_puts_back_exactly_what_the_backup_holds(migrated: Engine):
     kept = insert_task(migrated)
     backup = create_backup(migrated)
-    assert backup.revision == "0002"
-    assert inspect_backup(backup.path).revision == "0002"
+    assert backup.revision == HEAD
+    assert inspect_backup(backup.path).revision == HEAD
 
     added = insert_task(migrated)
     with migrated.begin() as conn:
@@ -85,7 +87,7 @@ def test_an_upgrade_starts_with_a_verified_backup_of_the_old_revision(engine: En
     task_id = insert_task(engine)
     result = migrate(engine, "upgrade", "head")
     assert result.backup is not None
-    assert (result.before, result.after) == ("0001", "0002")
+    assert (result.before, result.after) == ("0001", HEAD)
     assert inspect_backup(result.backup.path).revision == "0001"
     restore_backup(get_engine(), result.backup.path)
     assert task_ids(get_engine()) == {task_id}
@@ -96,14 +98,14 @@ def test_a_migration_failing_midway_leaves_the_database_as_before(migrated: Engi
     versions = tmp_path / "versions"
     versions.mkdir()
     for name, source in FAILING_MIGRATIONS.items():
-        (versions / name).write_text(textwrap.dedent(source))
+        (versions / name).write_text(textwrap.dedent(source).replace("{head}", HEAD))
     task_id = insert_task(migrated, status="succeeded")
 
     with pytest.raises(MigrationFailed) as failure:
         migrate(migrated, "upgrade", "head", extra_version_locations=[versions])
     assert "disk full (simulated)" in failure.value.message
-    assert "after reaching revision 0003" in failure.value.message
-    assert "back at revision 0002" in failure.value.message
+    assert "after reaching revision 9001" in failure.value.message
+    assert f"back at revision {HEAD}" in failure.value.message
 
     engine = get_engine()
     assert "scratch" not in table_names(engine)
@@ -121,7 +123,7 @@ def test_a_backup_from_a_newer_schema_is_refused_and_nothing_changes(migrated: E
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
     newer = create_backup(migrated)
     with migrated.begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": HEAD})
         conn.execute(sa.text("DELETE FROM execution_tasks"))
 
     with pytest.raises(BadInput, match=r"comes from a newer schema \(revision 0099\)"):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from governor.models.base import Base
@@ -17,6 +17,7 @@ class ExecutionTask(Base):
     __table_args__ = (
         Index(None, "status", "created_at"),
         Index(None, "type", "created_at"),
+        Index(None, "status", "waiting_on", "not_before"),
         Index(None, "idempotency_key", unique=True),
     )
 
@@ -28,18 +29,25 @@ class ExecutionTask(Base):
     input: Mapped[Any | None] = mapped_column(JSONDocument)
     output: Mapped[Any | None] = mapped_column(JSONDocument)
     error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waiting_on: Mapped[int] = mapped_column(Integer, default=0)
+    timeout_s: Mapped[float | None] = mapped_column(Float)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
     tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_cached: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_micros: Mapped[int | None] = mapped_column(BigInteger)
+    price_version: Mapped[str | None] = mapped_column(String(40))
     idea_id: Mapped[str | None] = mapped_column(String(40))
     offer_id: Mapped[str | None] = mapped_column(String(40))
 
@@ -56,3 +64,21 @@ class TaskDependency(Base):
     depends_on_id: Mapped[str] = mapped_column(
         ForeignKey("execution_tasks.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class TaskSpan(Base):
+    """One timed step inside a task: a query, an HTTP call, a model call, or the handler's own."""
+
+    __tablename__ = "task_spans"
+    __table_args__ = (Index(None, "task_id"), Index(None, "started_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("execution_tasks.id", ondelete="CASCADE"))
+    trace_id: Mapped[str] = mapped_column(String(32))
+    span_id: Mapped[str] = mapped_column(String(16))
+    parent_span_id: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_us: Mapped[int] = mapped_column(BigInteger)
+    attributes: Mapped[Any | None] = mapped_column(JSONDocument)
