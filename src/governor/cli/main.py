@@ -9,7 +9,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from governor import __version__
-from governor.cli import db, serve
+from governor.cli import db, gate, serve, tasks
 from governor.cli.output import errors
 from governor.errors import GovernorError
 
@@ -39,6 +39,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(tasks.app, name="tasks")
+app.add_typer(gate.app, name="gate")
 app.command("serve")(serve.serve)
 
 

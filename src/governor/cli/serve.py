@@ -1,4 +1,4 @@
-"""`governor serve`: the web app (and, later, the scheduler) in one process."""
+"""`governor serve`: the web app and the embedded executor in one process."""
 
 import typer
 
@@ -10,13 +10,12 @@ def serve(
     """Check the schema, then serve the web app; refuse to start on schema drift."""
     import uvicorn
 
+    from governor.cli.guarded import guarded_engine
     from governor.config import get_settings
-    from governor.storage.db import get_engine
-    from governor.storage.guard import require_clean_schema
     from governor.web.app import create_app
 
     settings = get_settings()
-    require_clean_schema(get_engine())
+    guarded_engine()
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

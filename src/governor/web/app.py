@@ -1,17 +1,20 @@
 """The FastAPI application: health, the first page, and GovernorError as JSON."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, select
 
 from governor import __version__
 from governor.config import Settings
 from governor.errors import GovernorError
-from governor.models import ExecutionTask
 from governor.storage.db import get_engine, session_scope
+from governor.tasks.embedded import EmbeddedExecutor
+from governor.tasks.service import counts_by_status
 from governor.web.health import HealthProbe
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -19,15 +22,35 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 def _task_counts() -> dict[str, int]:
     with session_scope(readonly=True) as session:
-        rows = session.execute(
-            select(ExecutionTask.status, func.count()).group_by(ExecutionTask.status)
-        )
-        return {status: count for status, count in rows}
+        return counts_by_status(session)
+
+
+@asynccontextmanager
+async def _embedded_executor(settings: Settings) -> AsyncIterator[None]:
+    """Run the embedded executor beside the web app, when it is the configured executor."""
+    if settings.executor != "embedded":
+        yield
+        return
+    executor = EmbeddedExecutor(
+        get_engine(settings.database_url),
+        concurrency=settings.max_concurrency,
+        lease_s=settings.lease_seconds,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(executor.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await running
+        executor.close()
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the web app for the configured database."""
-    app = FastAPI(title="Governor", version=__version__)
+    app = FastAPI(
+        title="Governor", version=__version__, lifespan=lambda _app: _embedded_executor(settings)
+    )
     probe = HealthProbe(get_engine(settings.database_url), settings.health_cache_seconds)
 
     @app.exception_handler(GovernorError)

@@ -1,0 +1,17 @@
+"""The engine behind data commands: configured, task modules loaded, schema checked first."""
+
+from sqlalchemy.engine import Engine
+
+
+def guarded_engine() -> Engine:
+    """The configured engine, after the schema guard passed; SchemaDrift (exit 1) otherwise."""
+    from governor.config import get_settings
+    from governor.storage.db import get_engine
+    from governor.storage.guard import require_clean_schema
+    from governor.tasks.registry import load_modules
+
+    settings = get_settings()
+    engine = get_engine()
+    require_clean_schema(engine)
+    load_modules(settings.task_modules)
+    return engine

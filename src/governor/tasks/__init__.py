@@ -1,0 +1,1 @@
+"""The task engine: registry, scheduler, leases, executors, gate."""

@@ -1,0 +1,191 @@
+"""Submitting, listing, cancelling and retrying tasks (services take a Session, never commit)."""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from governor.errors import BadInput, NotFound
+from governor.ids import new_id
+from governor.models import ExecutionTask, TaskDependency
+from governor.models.types import utcnow
+from governor.tasks import registry
+
+STATUSES = ("pending", "running", "succeeded", "failed", "skipped", "cancelled")
+FINAL = ("succeeded", "failed", "skipped", "cancelled")
+
+
+def parse_input(raw: str | None) -> Any:
+    """Task input from the command line: JSON, or BadInput saying where it breaks."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise BadInput(
+            f"--input is not JSON: {error.msg} at line {error.lineno} column {error.colno}.",
+            hint='Quote it for the shell, e.g. --input \'{"idea_id": "idea_1"}\'.',
+        ) from None
+
+
+def submit(
+    session: Session,
+    type: str,
+    input: Any = None,
+    *,
+    after: Sequence[str] = (),
+    idea_id: str | None = None,
+    offer_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> str:
+    """Record a pending task and its dependencies; return its id (the first for a repeated key)."""
+    spec = registry.get(type)
+    if idempotency_key is not None:
+        existing = session.scalar(
+            select(ExecutionTask.id).where(ExecutionTask.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            return existing
+    try:
+        json.dumps(input)
+    except (TypeError, ValueError) as error:
+        raise BadInput(f"Task input must be JSON-serialisable: {error}") from None
+    parents = _dependencies(session, after)
+    blocked = [p for p in parents if p.status in ("failed", "skipped", "cancelled")]
+    task = ExecutionTask(
+        id=new_id("task"), kind=spec.kind, type=type, status="pending", input=input,
+        attempts=0, max_attempts=spec.max_attempts, timeout_s=spec.timeout,
+        idempotency_key=idempotency_key, idea_id=idea_id, offer_id=offer_id,
+        waiting_on=sum(p.status != "succeeded" for p in parents), tokens_in=0, tokens_out=0,
+        tokens_cached=0, cancel_requested=False, created_at=utcnow(),
+    )  # fmt: skip
+    if blocked:
+        task.status, task.finished_at = "skipped", utcnow()
+        task.error = f"dependency {blocked[0].id} {blocked[0].status}"
+    session.add(task)
+    session.flush()
+    session.add_all(TaskDependency(task_id=task.id, depends_on_id=p.id) for p in parents)
+    session.flush()
+    return task.id
+
+
+def _dependencies(session: Session, after: Sequence[str]) -> list[ExecutionTask]:
+    wanted = list(dict.fromkeys(after))
+    if not wanted:
+        return []
+    found = {
+        t.id: t for t in session.scalars(select(ExecutionTask).where(ExecutionTask.id.in_(wanted)))
+    }
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise BadInput(
+            f"Cannot depend on unknown task(s): {', '.join(missing)}.",
+            hint="`governor tasks list` shows the ids.",
+        )
+    # A new task can only point at tasks that already exist, so the graph it joins stays acyclic.
+    return [found[i] for i in wanted]
+
+
+def get_task(session: Session, task_id: str) -> ExecutionTask:
+    """One task, or NotFound."""
+    task = session.get(ExecutionTask, task_id)
+    if task is None:
+        raise NotFound(f"No task {task_id}.", hint="`governor tasks list` shows the ids.")
+    return task
+
+
+def list_tasks(
+    session: Session,
+    *,
+    status: str | None = None,
+    type: str | None = None,
+    kind: str | None = None,
+    limit: int = 50,
+) -> list[ExecutionTask]:
+    """The newest tasks first, filtered."""
+    if status is not None and status not in STATUSES:
+        raise BadInput(f"Unknown status '{status}'.", hint=f"Use one of: {', '.join(STATUSES)}.")
+    if limit < 1:
+        raise BadInput(f"--limit must be positive, not {limit}.")
+    query = select(ExecutionTask).order_by(ExecutionTask.created_at.desc(), ExecutionTask.id.desc())
+    for column, value in ((ExecutionTask.status, status), (ExecutionTask.type, type),
+                          (ExecutionTask.kind, kind)):  # fmt: skip
+        if value is not None:
+            query = query.where(column == value)
+    return list(session.scalars(query.limit(limit)))
+
+
+def cancel(session: Session, task_id: str) -> ExecutionTask:
+    """Cancel a pending task (its dependents are skipped); ask a running one to stop."""
+    task = get_task(session, task_id)
+    if task.status == "pending":
+        task.status, task.finished_at, task.error = "cancelled", utcnow(), "cancelled by request"
+        session.flush()
+        skip_dependents(session, [task.id], f"dependency {task.id} cancelled")
+    elif task.status == "running":
+        task.cancel_requested = True
+        session.flush()
+    else:
+        raise BadInput(
+            f"Task {task_id} is already {task.status}; only pending or running tasks cancel."
+        )
+    return task
+
+
+def retry(session: Session, task_id: str) -> ExecutionTask:
+    """Run a failed, skipped or cancelled task again, with a fresh attempt budget."""
+    task = get_task(session, task_id)
+    if task.status not in ("failed", "skipped", "cancelled"):
+        raise BadInput(f"Task {task_id} is {task.status}; only finished, unsuccessful tasks retry.")
+    parents = session.scalars(
+        select(ExecutionTask.status)
+        .join(TaskDependency, TaskDependency.depends_on_id == ExecutionTask.id)
+        .where(TaskDependency.task_id == task.id)
+    ).all()  # fmt: skip
+    task.status, task.attempts, task.error, task.traceback = "pending", 0, None, None
+    task.finished_at = task.not_before = None
+    task.cancel_requested = False
+    task.waiting_on = sum(s != "succeeded" for s in parents)
+    session.flush()
+    return task
+
+
+def skip_dependents(session: Session, task_ids: list[str], reason: str) -> int:
+    """Mark every pending task downstream of these as skipped; return how many."""
+    skipped = 0
+    frontier = task_ids
+    while frontier:
+        children = session.scalars(
+            select(TaskDependency.task_id).where(TaskDependency.depends_on_id.in_(frontier))
+        ).all()
+        if not children:
+            break
+        result = session.execute(
+            update(ExecutionTask)
+            .where(ExecutionTask.id.in_(children), ExecutionTask.status == "pending")
+            .values(status="skipped", error=reason, finished_at=utcnow())
+            .returning(ExecutionTask.id)
+        )
+        frontier = list(result.scalars())
+        skipped += len(frontier)
+    return skipped
+
+
+def release_dependents(session: Session, task_id: str) -> None:
+    """A task succeeded: each dependent waits for one task fewer."""
+    children = select(TaskDependency.task_id).where(TaskDependency.depends_on_id == task_id)
+    session.execute(
+        update(ExecutionTask)
+        .where(ExecutionTask.id.in_(children), ExecutionTask.status == "pending")
+        .values(waiting_on=ExecutionTask.waiting_on - 1)
+    )
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    """How many tasks are in each status."""
+    rows = session.execute(
+        select(ExecutionTask.status, func.count()).group_by(ExecutionTask.status)
+    )
+    return {status: count for status, count in rows}

@@ -1,0 +1,64 @@
+"""`governor tasks …` and `governor gate …` as a user types them."""
+
+import json
+
+from governor.tasks import registry
+
+
+def setup_module() -> None:
+    registry.task("implement_idea")(lambda ctx: None)
+
+
+def teardown_module() -> None:
+    registry.unregister("implement_idea")
+
+
+def test_submit_list_show_cancel_retry(migrated, cli):
+    submitted = cli(
+        "tasks", "submit", "implement_idea", "--input", '{"idea_id": "idea_7"}', "--json"
+    )
+    assert submitted.exit_code == 0, submitted.stderr
+    task_id = json.loads(submitted.stdout)["id"]
+    child = cli("tasks", "submit", "implement_idea", "--after", task_id).stdout.strip()
+
+    shown = json.loads(cli("tasks", "show", task_id, "--json").stdout)
+    assert shown["id"] == task_id
+    assert shown["status"] == "pending"
+    assert shown["input"] == {"idea_id": "idea_7"}
+    assert "ai_model" in shown and "started_at" in shown
+
+    assert cli("tasks", "cancel", task_id).exit_code == 0
+    listed = json.loads(cli("tasks", "list", "--status", "skipped", "--json").stdout)
+    assert [t["id"] for t in listed] == [child]
+    assert cli("tasks", "retry", task_id).exit_code == 0
+    assert json.loads(cli("tasks", "show", task_id, "--json").stdout)["status"] == "pending"
+
+
+def test_task_commands_refuse_a_drifted_schema(engine, cli):
+    cli("db", "upgrade", "0001")
+    result = cli("tasks", "list")
+    assert result.exit_code == 1
+    assert "execution_tasks.ai_model: missing in the database" in result.stderr
+
+
+def test_bad_task_input_exits_2(migrated, cli):
+    for args, message in [
+        (["tasks", "submit", "implement_idea", "--input", "{oops"], "--input is not JSON"),
+        (["tasks", "submit", "no_such_type"], "Unknown task type 'no_such_type'"),
+        (["tasks", "submit", "implement_idea", "--after", "task_missing"], "unknown task"),
+        (["tasks", "show", "task_missing"], "No task task_missing"),
+    ]:
+        result = cli(*args)
+        assert result.exit_code == 2, args
+        assert message in result.stderr
+
+
+def test_gate_pause_status_resume(migrated, cli):
+    assert json.loads(cli("gate", "status", "--json").stdout)["state"] == "open"
+    assert cli("gate", "pause", "--reason", "reconciliation found missing money").exit_code == 0
+    state = json.loads(cli("gate", "status", "--json").stdout)
+    assert state["state"] == "closed"
+    assert state["reason"] == "reconciliation found missing money"
+    assert state["actor"]
+    assert cli("gate", "resume", "--reason", "checked").exit_code == 0
+    assert json.loads(cli("gate", "status", "--json").stdout)["state"] == "open"
