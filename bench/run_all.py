@@ -8,6 +8,8 @@ HERE = Path(__file__).parent
 
 if __name__ == "__main__":
     scripts = sorted(p for p in HERE.glob("*.py") if p.name not in {"run_all.py", "common.py"})
-    failed = [p.name for p in scripts if subprocess.run([sys.executable, str(p)], cwd=HERE).returncode]
+    failed = [
+        p.name for p in scripts if subprocess.run([sys.executable, str(p)], cwd=HERE).returncode
+    ]
     if failed:
         sys.exit(f"benchmarks failed: {', '.join(failed)}")
