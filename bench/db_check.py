@@ -5,12 +5,12 @@ import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
-from tests.support.postgres import PostgresServer, find_bin_dir
 
 from common import median_ms, report
 from governor.storage.db import create_engine
 from governor.storage.guard import check_schema
 from governor.storage.migrate import migrate
+from tests.support.postgres import PostgresServer, find_bin_dir
 
 FILL = {
     "sqlite": """
