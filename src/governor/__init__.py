@@ -1,22 +1,26 @@
 """Governor: the control plane of an autonomous AI business.
 
 The API for agents' code: `@governor.task(...)` registers a handler, `governor.submit(...)`
-records a task, `governor.record_llm_usage(...)` reports a model call of the running task.
+records a task, `governor.record_llm_usage(...)` reports a model call of the running task and
+`with governor.span("name"):` times a step of it. Names load on first use, so the command line
+starts fast.
 """
 
+import importlib
 from typing import Any
 
-from governor.tasks.registry import task
-from governor.tasks.usage import record_llm_usage
-
 __version__ = "0.1.0"
-__all__ = ["record_llm_usage", "submit", "task"]
+
+_WHERE = {
+    "task": "governor.tasks.registry",
+    "record_llm_usage": "governor.tasks.usage",
+    "span": "governor.tracing.context",
+    "submit": "governor.tasks.api",
+}
+__all__ = sorted(_WHERE)
 
 
-def submit(type: str, input: Any = None, **options: Any) -> str:
-    """Record a pending task in the configured database; return its id."""
-    from governor.storage.db import session_scope
-    from governor.tasks import service
-
-    with session_scope() as session:
-        return service.submit(session, type, input, **options)
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'governor' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

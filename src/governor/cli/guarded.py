@@ -1,9 +1,12 @@
 """The engine behind data commands: configured, task modules loaded, schema checked first."""
 
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
-def guarded_engine() -> Engine:
+def guarded_engine() -> "Engine":
     """The configured engine, after the schema guard passed; SchemaDrift (exit 1) otherwise."""
     from governor.config import get_settings
     from governor.storage.db import get_engine

@@ -12,10 +12,11 @@ def serve(
 
     from governor.cli.guarded import guarded_engine
     from governor.config import get_settings
+    from governor.tracing import configure_tracing
     from governor.web.app import create_app
 
     settings = get_settings()
-    guarded_engine()
+    configure_tracing(guarded_engine(), otlp_endpoint=settings.otlp_endpoint)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

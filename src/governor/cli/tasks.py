@@ -106,3 +106,27 @@ def retry(task_id: str) -> None:
     with session_scope(guarded_engine()) as session:
         service.retry(session, task_id)
     console.print(f"{task_id}: pending again")
+
+
+@app.command()
+def profile(
+    type: str | None = typer.Option(None, "--type", help="Only this task type."),
+    since: str | None = typer.Option(None, "--since", help="ISO date/time, or 24h, 7d."),
+    as_json: bool = JSON,
+) -> None:
+    """Where each task type spends its time: db, http, llm, own code; slow spans; N+1 queries."""
+    from governor.cli.timeopts import parse_when
+    from governor.storage.db import session_scope
+    from governor.tracing.profiles import profile as compute
+    from governor.tracing.render import profile_tables
+
+    start = parse_when(since) if since else None
+    with session_scope(guarded_engine(), readonly=True) as session:
+        profiles = compute(session, task_type=type, since=start)
+    if as_json:
+        print_json([p.to_dict() for p in profiles])
+        return
+    if not profiles:
+        console.print("No finished tasks to profile yet.")
+    for table in profile_tables(profiles):
+        console.print(table)

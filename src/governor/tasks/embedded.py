@@ -21,6 +21,7 @@ from governor.storage.db import session_scope
 from governor.tasks import gate, leases, registry
 from governor.tasks.context import TaskContext
 from governor.tasks.usage import UsageTotals, collect_usage
+from governor.tracing.context import task_trace
 
 log = logging.getLogger("governor.tasks")
 
@@ -91,7 +92,8 @@ class EmbeddedExecutor:
         try:
             spec = registry.get(claimed.type)
             backoff = spec.backoff
-            with collect_usage(totals):  # the handler (and its thread) reports model calls here
+            # The handler (and its thread) reports model calls to `totals`, spans to its trace.
+            with collect_usage(totals), task_trace(claimed.id, claimed.type):
                 if spec.is_async:
                     call: Any = spec.handler(context)
                 else:
@@ -100,8 +102,8 @@ class EmbeddedExecutor:
                         self._threads, run_in_context, spec.handler, context
                     )
                 future = asyncio.ensure_future(call)
-            self._running[claimed.id] = Running(claimed, context, future)
-            output = await asyncio.wait_for(future, timeout=claimed.timeout_s)
+                self._running[claimed.id] = Running(claimed, context, future)
+                output = await asyncio.wait_for(future, timeout=claimed.timeout_s)
         except asyncio.CancelledError:
             failure.update(error="cancelled by request", cancelled=True, usage=totals.columns())
             await self._db(leases.fail, claimed.id, self.owner, **failure)
