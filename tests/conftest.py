@@ -14,6 +14,7 @@ from governor.config import get_settings
 from governor.storage.db import dispose_engines, get_engine
 from governor.storage.migrate import migrate
 from tests.support.postgres import PostgresServer, find_bin_dir
+from tests.support.redis import RedisServer, find_redis
 
 REQUIRE_SERVICES = os.environ.get("GOVERNOR_TEST_REQUIRE_SERVICES") == "1"
 
@@ -33,6 +34,26 @@ def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer(bin_dir).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    binary = find_redis()
+    if binary is None:
+        missing_service("redis-server not found: run scripts/install-services")
+    server = RedisServer(binary)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker_url(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty Redis, configured as the Celery broker."""
+    redis_server.flush()
+    url = redis_server.url()
+    monkeypatch.setenv("GOVERNOR_BROKER_URL", url)
+    get_settings.cache_clear()
+    return url
 
 
 @pytest.fixture(autouse=True)

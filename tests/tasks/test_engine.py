@@ -112,12 +112,16 @@ def test_a_timeout_fails_the_attempt(migrated: Engine):
 def test_per_type_concurrency_is_respected(migrated: Engine):
     inside = {"now": 0, "most": 0}
     lock = threading.Lock()
+    second_arrived = threading.Event()
 
     @registry.task("serial", concurrency=1)
     def serial(ctx):
         with lock:
             inside["now"] += 1
             inside["most"] = max(inside["most"], inside["now"])
+            if inside["now"] > 1:
+                second_arrived.set()
+        second_arrived.wait(timeout=0.2)  # stay inside long enough for a second one to show up
         with lock:
             inside["now"] -= 1
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from governor.models import ExecutionTask
@@ -14,6 +14,8 @@ from governor.tasks.service import release_dependents, skip_dependents
 
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 300.0
+DISPATCHED = "dispatch:"
+"""Lease owners starting with this hold a task for a worker that has not taken it yet."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Claimed:
 
 def claim(
     session: Session, owner: str, limit: int, *, lease_s: float, agents_allowed: bool,
-    exclude_types: frozenset[str] = frozenset(),
+    exclude_types: frozenset[str] = frozenset(), only_type: str | None = None,
 ) -> list[Claimed]:  # fmt: skip
     """Lease up to `limit` ready tasks (or tasks whose lease expired) to `owner`.
 
@@ -51,19 +53,58 @@ def claim(
         query = query.where(t.kind == "system")
     if exclude_types:
         query = query.where(t.type.not_in(exclude_types))
+    if only_type is not None:
+        query = query.where(t.type == only_type)
     query = query.order_by(t.created_at).limit(limit).with_for_update(skip_locked=True)
     ids = list(session.scalars(query))
     if not ids:
         return []
+    # An attempt that was queued for a worker but never taken over is sent again as the same
+    # attempt; one that a worker had started (and lost) counts as an attempt.
+    never_started = and_(t.status == "running", t.lease_owner.startswith(DISPATCHED))
     rows = session.execute(
         update(t)
         .where(t.id.in_(ids), or_(ready, expired))
-        .values(status="running", lease_owner=owner, attempts=t.attempts + 1, started_at=now,
-                lease_expires_at=now + timedelta(seconds=lease_s), not_before=None)
+        .values(status="running", lease_owner=owner, started_at=now, not_before=None,
+                attempts=case((never_started, t.attempts), else_=t.attempts + 1),
+                lease_expires_at=now + timedelta(seconds=lease_s))
         .returning(t.id, t.type, t.kind, t.input, t.attempts, t.max_attempts,
                    t.idempotency_key, t.timeout_s)
     ).all()  # fmt: skip
     return [Claimed(*row) for row in rows]
+
+
+def claim_batch(
+    session: Session, owner: str, limit: int, *, lease_s: float, agents_allowed: bool,
+    type_room: dict[str, int],
+) -> list[Claimed]:  # fmt: skip
+    """Claim up to `limit` tasks, at most `type_room[t]` of each type that has a limit."""
+    limited = frozenset(type_room)
+    claimed = claim(session, owner, limit, lease_s=lease_s, agents_allowed=agents_allowed,
+                    exclude_types=limited)  # fmt: skip
+    for task_type, room in type_room.items():
+        free = min(room, limit - len(claimed))
+        if free > 0:
+            claimed += claim(session, owner, free, lease_s=lease_s, agents_allowed=agents_allowed,
+                             only_type=task_type)  # fmt: skip
+    return claimed
+
+
+def take_over(
+    session: Session, task_id: str, attempt: int, owner: str, lease_s: float
+) -> Claimed | None:
+    """A worker takes a dispatched attempt from the dispatcher; None if the message is stale."""
+    t = ExecutionTask
+    row = session.execute(
+        update(t)
+        .where(t.id == task_id, t.attempts == attempt, t.status == "running",
+               t.lease_owner.startswith(DISPATCHED))
+        .values(lease_owner=owner, started_at=utcnow(),
+                lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        .returning(t.id, t.type, t.kind, t.input, t.attempts, t.max_attempts,
+                   t.idempotency_key, t.timeout_s)
+    ).first()  # fmt: skip
+    return Claimed(*row) if row else None
 
 
 def renew(session: Session, owner: str, task_ids: list[str], lease_s: float) -> set[str]:

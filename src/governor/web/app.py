@@ -13,7 +13,7 @@ from governor import __version__
 from governor.config import Settings
 from governor.errors import GovernorError
 from governor.storage.db import get_engine, session_scope
-from governor.tasks.embedded import EmbeddedExecutor
+from governor.tasks.background import run_scheduler
 from governor.tasks.service import counts_by_status
 from governor.web.health import HealthProbe
 
@@ -26,31 +26,20 @@ def _task_counts() -> dict[str, int]:
 
 
 @asynccontextmanager
-async def _embedded_executor(settings: Settings) -> AsyncIterator[None]:
-    """Run the embedded executor beside the web app, when it is the configured executor."""
-    if settings.executor != "embedded":
-        yield
-        return
-    executor = EmbeddedExecutor(
-        get_engine(settings.database_url),
-        concurrency=settings.max_concurrency,
-        lease_s=settings.lease_seconds,
-    )
+async def _scheduler(settings: Settings) -> AsyncIterator[None]:
+    """Run the task scheduler beside the web app for as long as the app runs."""
     stop = asyncio.Event()
-    running = asyncio.create_task(executor.run(stop))
+    running = asyncio.create_task(run_scheduler(settings, stop))
     try:
         yield
     finally:
         stop.set()
         await running
-        executor.close()
 
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the web app for the configured database."""
-    app = FastAPI(
-        title="Governor", version=__version__, lifespan=lambda _app: _embedded_executor(settings)
-    )
+    app = FastAPI(title="Governor", version=__version__, lifespan=lambda _app: _scheduler(settings))
     probe = HealthProbe(get_engine(settings.database_url), settings.health_cache_seconds)
 
     @app.exception_handler(GovernorError)

@@ -1,0 +1,60 @@
+"""The Celery executor's scheduler side: claims ready tasks and queues them for the workers."""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from governor.models import ExecutionTask
+from governor.storage.db import session_scope
+from governor.tasks import gate, leases, registry
+from governor.tasks.celery_app import dispatch_lease_s, send
+from governor.tasks.runner import worker_name
+
+
+@dataclass
+class Dispatcher:
+    """Keeps up to `max_inflight` attempts queued or running, per-type limits cluster-wide."""
+
+    engine: Engine
+    lease_s: float = 30.0
+    max_inflight: int = 1000
+    poll_s: float = 0.05
+    owner: str = field(default_factory=lambda: leases.DISPATCHED + worker_name("celery"))
+
+    def _claim(self, session: Session) -> list[leases.Claimed]:
+        running = dict(
+            session.execute(
+                select(ExecutionTask.type, func.count())
+                .where(ExecutionTask.status == "running")
+                .group_by(ExecutionTask.type)
+            ).all()
+        )
+        free = self.max_inflight - sum(running.values())
+        if free <= 0:
+            return []
+        room = {t: spec.concurrency - running.get(t, 0)
+                for t, spec in registry.known().items() if spec.concurrency}  # fmt: skip
+        agents_allowed = gate.status(session).open
+        return leases.claim_batch(
+            session, self.owner, free, lease_s=dispatch_lease_s(self.lease_s),
+            agents_allowed=agents_allowed, type_room=room,
+        )  # fmt: skip
+
+    def dispatch_once(self) -> int:
+        """Claim what can run now and queue it; return how many attempts were queued."""
+        with session_scope(self.engine) as session:
+            claimed = self._claim(session)
+        for item in claimed:
+            send(item.id, item.attempt)
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until `stop` is set."""
+        while not stop.is_set():
+            if not await asyncio.to_thread(self.dispatch_once):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
