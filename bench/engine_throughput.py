@@ -1,0 +1,145 @@
+"""10,000 no-op tasks: embedded on SQLite, Governor on Celery+Redis, and bare Celery (baseline)."""
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+import sqlalchemy as sa
+
+import bench_tasks  # noqa: F401  (registers the handlers in this process)
+from common import ROOT, report
+from governor.config import get_settings
+from governor.models import ExecutionTask
+from governor.storage.db import create_engine, session_scope
+from governor.storage.migrate import migrate
+from governor.tasks import service
+from governor.tasks.dispatcher import Dispatcher
+from governor.tasks.embedded import EmbeddedExecutor
+from tests.support.redis import RedisServer, find_redis
+
+HERE = Path(__file__).parent
+CONCURRENCY = 16
+
+
+def fresh_database(folder: Path, name: str, tasks: int) -> str:
+    url = f"sqlite:///{folder / name}"
+    engine = create_engine(url)
+    migrate(engine, "upgrade", "head", backup=False)
+    with session_scope(engine) as session:
+        for _ in range(tasks):
+            service.submit(session, "bench.noop")
+    engine.dispose()
+    return url
+
+
+def embedded(url: str) -> float:
+    engine = create_engine(url)
+    executor = EmbeddedExecutor(engine, concurrency=CONCURRENCY)
+    start = time.perf_counter()
+    asyncio.run(executor.run_until_idle())
+    elapsed = time.perf_counter() - start
+    executor.close()
+    return elapsed
+
+
+def env_for(url: str, broker: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{HERE}",
+            "GOVERNOR_DATABASE_URL": url, "GOVERNOR_BROKER_URL": broker,
+            "GOVERNOR_EXECUTOR": "celery", "GOVERNOR_TASK_MODULES": "bench_tasks",
+            "BARE_BROKER_URL": broker}  # fmt: skip
+
+
+def workers(
+    command: list[str], env: dict[str, str], count: int = 2
+) -> list[subprocess.Popen[bytes]]:
+    return [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             cwd=HERE) for _ in range(count)]  # fmt: skip
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        p.wait(timeout=30)
+
+
+def governor_on_celery(url: str, broker: str, tasks: int) -> float:
+    env = env_for(url, broker)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("GOVERNOR_")})
+    get_settings.cache_clear()
+    command = [sys.executable, "-m", "governor", "worker", "-c", str(CONCURRENCY)]
+    procs = workers(command, env)
+    engine = create_engine(url)
+    try:
+        time.sleep(3)  # let both workers connect before the clock starts
+        dispatcher = Dispatcher(engine)
+        start = time.perf_counter()
+        done = 0
+        while done < tasks:
+            if not dispatcher.dispatch_once():
+                time.sleep(0.01)
+            with engine.connect() as conn:
+                query = sa.select(sa.func.count()).where(ExecutionTask.status == "succeeded")
+                done = conn.scalar(query)
+        return time.perf_counter() - start
+    finally:
+        stop(procs)
+        engine.dispose()
+
+
+def bare_celery(broker: str, tasks: int) -> float:
+    env = env_for("sqlite:///unused.db", broker)
+    command = [sys.executable, "-m", "celery", "-A", "bare_celery", "worker", "--pool=threads",
+               f"--concurrency={CONCURRENCY}", "--without-gossip", "--without-mingle",
+               "--loglevel=WARNING"]  # fmt: skip
+    os.environ["BARE_BROKER_URL"] = broker
+    import bare_celery as bare
+
+    procs = workers(command, env)
+    counter = redis.Redis.from_url(broker)
+    try:
+        time.sleep(3)
+        start = time.perf_counter()
+        for _ in range(tasks):
+            bare.noop.delay()
+        while int(counter.get("bare:done") or 0) < tasks:
+            time.sleep(0.01)
+        return time.perf_counter() - start
+    finally:
+        stop(procs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=10_000)
+    args = parser.parse_args()
+    n = args.tasks
+    binary = find_redis()
+    if binary is None:
+        sys.exit("redis-server not found: run scripts/install-services")
+    server = RedisServer(binary)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        try:
+            bare_s = bare_celery(server.url(1), n)
+            embedded_s = embedded(fresh_database(folder, "embedded.db", n))
+            celery_s = governor_on_celery(fresh_database(folder, "celery.db", n), server.url(2), n)
+        finally:
+            server.stop()
+    baseline = n / bare_s
+    report("embedded_sqlite_tasks_per_s", n / embedded_s, "tasks/s", "bare_celery_tasks_per_s",
+           baseline, tasks=n, overhead_ms_per_task=round(embedded_s / n * 1000, 3),
+           goal="at least bare Celery")  # fmt: skip
+    report("governor_celery_tasks_per_s", n / celery_s, "tasks/s", "bare_celery_tasks_per_s",
+           baseline, tasks=n, overhead_ms_per_task=round(celery_s / n * 1000, 3),
+           slowdown=round(celery_s / bare_s, 2), goal="within 1.5x of bare Celery")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
