@@ -5,10 +5,17 @@ import os
 import redis
 from celery import Celery
 
-app = Celery("bare", broker=os.environ.get("BARE_BROKER_URL", "redis://127.0.0.1:6379/1"))
-app.conf.update(task_acks_late=True, task_ignore_result=True, worker_prefetch_multiplier=1,
-                worker_hijack_root_logger=False, broker_connection_retry_on_startup=True)  # fmt: skip
-_counter = redis.Redis.from_url(os.environ.get("BARE_BROKER_URL", "redis://127.0.0.1:6379/1"))
+BROKER = os.environ.get("BARE_BROKER_URL", "redis://127.0.0.1:6379/1")
+app = Celery("bare", broker=BROKER)
+# The same delivery guarantees as Governor's Celery app, so only Governor's own work differs.
+app.conf.update(
+    task_acks_late=True,
+    task_ignore_result=True,
+    worker_prefetch_multiplier=1,
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+)
+_counter = redis.Redis.from_url(BROKER)
 
 
 @app.task(name="bare.noop")

@@ -21,14 +21,15 @@ from governor.storage.migrate import migrate
 from governor.tasks import service
 from governor.tasks.dispatcher import Dispatcher
 from governor.tasks.embedded import EmbeddedExecutor
+from governor.tracing import configure_tracing, shutdown_tracing
+from tests.support.postgres import PostgresServer, find_bin_dir
 from tests.support.redis import RedisServer, find_redis
 
 HERE = Path(__file__).parent
 CONCURRENCY = 16
 
 
-def fresh_database(folder: Path, name: str, tasks: int) -> str:
-    url = f"sqlite:///{folder / name}"
+def fresh_database(url: str, tasks: int) -> str:
     engine = create_engine(url)
     migrate(engine, "upgrade", "head", backup=False)
     with session_scope(engine) as session:
@@ -40,11 +41,13 @@ def fresh_database(folder: Path, name: str, tasks: int) -> str:
 
 def embedded(url: str) -> float:
     engine = create_engine(url)
+    configure_tracing(engine)  # as `governor serve` runs it
     executor = EmbeddedExecutor(engine, concurrency=CONCURRENCY)
     start = time.perf_counter()
     asyncio.run(executor.run_until_idle())
     elapsed = time.perf_counter() - start
     executor.close()
+    shutdown_tracing()
     return elapsed
 
 
@@ -58,8 +61,9 @@ def env_for(url: str, broker: str) -> dict[str, str]:
 def workers(
     command: list[str], env: dict[str, str], count: int = 2
 ) -> list[subprocess.Popen[bytes]]:
-    return [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             cwd=HERE) for _ in range(count)]  # fmt: skip
+    log = open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "ab")  # noqa: SIM115
+    return [subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=HERE)
+            for _ in range(count)]  # fmt: skip
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -82,8 +86,9 @@ def governor_on_celery(url: str, broker: str, tasks: int) -> float:
         start = time.perf_counter()
         done = 0
         while done < tasks:
-            if not dispatcher.dispatch_once():
-                time.sleep(0.01)
+            if dispatcher.dispatch_once():
+                continue
+            time.sleep(0.05)
             with engine.connect() as conn:
                 query = sa.select(sa.func.count()).where(ExecutionTask.status == "succeeded")
                 done = conn.scalar(query)
@@ -124,14 +129,16 @@ def main() -> None:
     if binary is None:
         sys.exit("redis-server not found: run scripts/install-services")
     server = RedisServer(binary)
+    postgres = PostgresServer(find_bin_dir()).start()  # workers on many machines share PostgreSQL
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
         try:
             bare_s = bare_celery(server.url(1), n)
-            embedded_s = embedded(fresh_database(folder, "embedded.db", n))
-            celery_s = governor_on_celery(fresh_database(folder, "celery.db", n), server.url(2), n)
+            embedded_s = embedded(fresh_database(f"sqlite:///{Path(tmp) / 'embedded.db'}", n))
+            celery_url = fresh_database(postgres.create_database("celery"), n)
+            celery_s = governor_on_celery(celery_url, server.url(2), n)
         finally:
             server.stop()
+            postgres.stop()
     baseline = n / bare_s
     report("embedded_sqlite_tasks_per_s", n / embedded_s, "tasks/s", "bare_celery_tasks_per_s",
            baseline, tasks=n, overhead_ms_per_task=round(embedded_s / n * 1000, 3),

@@ -17,7 +17,8 @@ class ExecutionTask(Base):
     __table_args__ = (
         Index(None, "status", "created_at"),
         Index(None, "type", "created_at"),
-        Index(None, "status", "waiting_on", "not_before"),
+        Index(None, "status", "waiting_on", "created_at"),
+        Index(None, "status", "lease_expires_at"),
         Index(None, "idempotency_key", unique=True),
     )
 
@@ -37,6 +38,7 @@ class ExecutionTask(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     waiting_on: Mapped[int] = mapped_column(Integer, default=0)
+    dependents: Mapped[int] = mapped_column(Integer, default=0)
     timeout_s: Mapped[float | None] = mapped_column(Float)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

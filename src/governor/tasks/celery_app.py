@@ -1,14 +1,15 @@
 """The Celery executor's worker side: the app, and the one Celery task that runs an attempt."""
 
 import asyncio
+import threading
 from functools import lru_cache
 from typing import Any
 
 from celery import Celery
 
 from governor.config import get_settings
-from governor.storage.db import get_engine, session_scope
-from governor.tasks import leases
+from governor.storage.db import get_engine
+from governor.tasks.batcher import Batcher
 from governor.tasks.runner import Runner, worker_name
 
 RUN_ATTEMPT = "governor.run_attempt"
@@ -43,21 +44,29 @@ def celery_app() -> Celery:
 
 
 @lru_cache(maxsize=1)
-def _runner() -> Runner:
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per worker process, shared by its Celery threads (async handlers, I/O)."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="governor-loop", daemon=True).start()
+    return loop
+
+
+@lru_cache(maxsize=1)
+def _runner() -> tuple[Runner, Batcher]:
     settings = get_settings()
-    return Runner(
-        get_engine(), worker_name("celery"), settings.lease_seconds, settings.max_concurrency
-    )
+    runner = Runner(get_engine(), worker_name("celery"), settings.lease_seconds,
+                    settings.max_concurrency)  # fmt: skip
+    return runner, Batcher(runner.engine, runner.owner, runner.lease_s)
 
 
 def run_attempt(task_id: str, attempt: int) -> Any:
-    """Take the dispatched attempt over (unless it is stale) and run it to its end."""
-    runner = _runner()
-    with session_scope(runner.engine) as session:
-        claimed = leases.take_over(session, task_id, attempt, runner.owner, runner.lease_s)
+    """Take the dispatched attempt over (unless it is stale), run it, record how it ended."""
+    runner, batcher = _runner()
+    claimed = batcher.take_over(task_id, attempt)
     if claimed is None:
         return None  # an older copy of a message whose task was dispatched again
-    return asyncio.run(runner.attempt(claimed))
+    outcome = asyncio.run_coroutine_threadsafe(runner.execute(claimed), _event_loop()).result()
+    return batcher.record(outcome)
 
 
 def send(task_id: str, attempt: int) -> None:

@@ -13,6 +13,7 @@ from governor.storage.db import session_scope
 from governor.tasks import gate, leases, registry
 from governor.tasks.celery_app import dispatch_lease_s, send
 from governor.tasks.runner import worker_name
+from governor.tracing.context import untraced
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Dispatcher:
 
     def dispatch_once(self) -> int:
         """Claim what can run now and queue it; return how many attempts were queued."""
-        with session_scope(self.engine) as session:
+        with untraced(), session_scope(self.engine) as session:
             claimed = self._claim(session)
         for item in claimed:
             send(item.id, item.attempt)

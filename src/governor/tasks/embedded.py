@@ -27,9 +27,14 @@ class EmbeddedExecutor:
     def __post_init__(self) -> None:
         self.runner = Runner(self.engine, self.owner, self.lease_s, self.concurrency)
         self._running: Counter[str] = Counter()  # task type → attempts in flight
+        self._finished: list[leases.Outcome] = []  # ended since the last turn of the loop
         self._wake = asyncio.Event()
 
-    def _claim(self, session: Session) -> list[leases.Claimed]:
+    def _record_and_claim(
+        self, session: Session, outcomes: list[leases.Outcome]
+    ) -> list[leases.Claimed]:
+        """One unit of work: write the finished attempts, then lease what can run next."""
+        leases.record(session, self.owner, outcomes)
         free = self.concurrency - sum(self._running.values())
         if free <= 0:
             return []
@@ -43,29 +48,40 @@ class EmbeddedExecutor:
 
     async def _attempt(self, claimed: leases.Claimed) -> None:
         try:
-            await self.runner.attempt(claimed)
+            outcome = await self.runner.execute(claimed)
+            self._finished.append(outcome)  # the list in place now, not the one when it started
         finally:
             self._running[claimed.type] -= 1
             self._wake.set()
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
-        """Claim and run tasks until `stop` is set (or, with until_idle, nothing is left to do)."""
+        """Claim and run tasks until `stop` is set (or, with until_idle, nothing is left to do).
+
+        Finished attempts are written together with the next claim, in one transaction per
+        turn of the loop, however many attempts ended since the last turn.
+        """
         attempts: set[asyncio.Task[None]] = set()
-        while not stop.is_set():
-            claimed = await self.runner.db(self._claim)
+        while True:
+            outcomes, self._finished = self._finished, []
+            if stop.is_set():
+                await self.runner.db(leases.record, self.owner, outcomes)
+                break
+            claimed = await self.runner.db(self._record_and_claim, outcomes)
             for item in claimed:
                 self._running[item.type] += 1
                 attempt = asyncio.create_task(self._attempt(item))
                 attempts.add(attempt)
                 attempt.add_done_callback(attempts.discard)
-            if until_idle and not claimed and not attempts and not await self.runner.db(has_work):
+            idle = not claimed and not attempts and not self._finished
+            if until_idle and idle and not await self.runner.db(has_work):
                 break
-            if not claimed:
+            if not claimed and not self._finished:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
         if attempts:
             await asyncio.gather(*attempts, return_exceptions=True)
+            await self.runner.db(leases.record, self.owner, self._finished)
 
     async def run_until_idle(self) -> None:
         """Run until no task is pending or running (tests and benchmarks)."""

@@ -1,11 +1,15 @@
-"""Claiming tasks under a lease, renewing it, and recording how an attempt ended."""
+"""Claiming tasks under a lease, renewing it, and recording how an attempt ended.
+
+These are the engine's hot paths, so they use SQLAlchemy Core statements built once at import
+(building an expression costs more than running it) on the `execution_tasks` table.
+"""
 
 import random
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from governor.models import ExecutionTask
@@ -16,6 +20,9 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 300.0
 DISPATCHED = "dispatch:"
 """Lease owners starting with this hold a task for a worker that has not taken it yet."""
+
+T = cast(Table, ExecutionTask.__table__).c
+_TASKS = cast(Table, ExecutionTask.__table__)
 
 
 @dataclass(frozen=True)
@@ -30,47 +37,68 @@ class Claimed:
     max_attempts: int
     idempotency_key: str | None
     timeout_s: float | None
+    started_at: datetime
+
+
+_CLAIMED = (T.id, T.type, T.kind, T.input, T.attempts, T.max_attempts, T.idempotency_key,
+            T.timeout_s, T.started_at)  # fmt: skip
+_NOW = bindparam("now", type_=T.started_at.type)
+_EXPIRES = bindparam("expires", type_=T.lease_expires_at.type)
+_READY = (
+    select(T.id)
+    .where(T.status == "pending", T.waiting_on == 0,
+           or_(T.not_before.is_(None), T.not_before <= _NOW))
+    .order_by(T.created_at)
+)  # fmt: skip
+_EXPIRED = select(T.id).where(T.status == "running", T.lease_expires_at < _NOW)
+# An attempt that was queued for a worker but never taken over is sent again as the same
+# attempt; one that a worker had started (and lost) counts as an attempt.
+_NEVER_STARTED = and_(T.status == "running", T.lease_owner.startswith(DISPATCHED))
+_TAKE = (
+    update(_TASKS)
+    .where(T.id.in_(bindparam("ids", expanding=True)))
+    .values(status="running", lease_owner=bindparam("owner"), started_at=_NOW, not_before=None,
+            attempts=case((_NEVER_STARTED, T.attempts), else_=T.attempts + 1),
+            lease_expires_at=_EXPIRES)
+    .returning(*_CLAIMED)
+)  # fmt: skip
+_TAKE_OVER = (
+    update(_TASKS)
+    .where(tuple_(T.id, T.attempts).in_(bindparam("pairs", expanding=True)),
+           T.status == "running", T.lease_owner.startswith(DISPATCHED))
+    .values(lease_owner=bindparam("owner"), started_at=_NOW, lease_expires_at=_EXPIRES)
+    .returning(*_CLAIMED)
+)  # fmt: skip
 
 
 def claim(
     session: Session, owner: str, limit: int, *, lease_s: float, agents_allowed: bool,
     exclude_types: frozenset[str] = frozenset(), only_type: str | None = None,
 ) -> list[Claimed]:  # fmt: skip
-    """Lease up to `limit` ready tasks (or tasks whose lease expired) to `owner`.
+    """Lease up to `limit` ready tasks (then tasks whose lease expired) to `owner`.
 
     PostgreSQL locks the candidate rows with FOR UPDATE SKIP LOCKED, so concurrent workers
     take different tasks; SQLite serialises writers with BEGIN IMMEDIATE (storage/db.py), so
-    the select and the conditional update below happen as one step.
+    the select and the update below happen as one step.
     """
     now = utcnow()
-    t = ExecutionTask
-    ready = and_(
-        t.status == "pending", t.waiting_on == 0, or_(t.not_before.is_(None), t.not_before <= now)
-    )
-    expired = and_(t.status == "running", t.lease_expires_at < now)
-    query = select(t.id).where(or_(ready, expired))
-    if not agents_allowed:
-        query = query.where(t.kind == "system")
-    if exclude_types:
-        query = query.where(t.type.not_in(exclude_types))
-    if only_type is not None:
-        query = query.where(t.type == only_type)
-    query = query.order_by(t.created_at).limit(limit).with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
+    ids: list[str] = []
+    for candidates in (_READY, _EXPIRED):
+        if len(ids) >= limit:
+            break
+        query = candidates
+        if not agents_allowed:
+            query = query.where(T.kind == "system")
+        if exclude_types:
+            query = query.where(T.type.not_in(exclude_types))
+        if only_type is not None:
+            query = query.where(T.type == only_type)
+        query = query.limit(limit - len(ids)).with_for_update(skip_locked=True)
+        ids += session.scalars(query, {"now": now})
     if not ids:
         return []
-    # An attempt that was queued for a worker but never taken over is sent again as the same
-    # attempt; one that a worker had started (and lost) counts as an attempt.
-    never_started = and_(t.status == "running", t.lease_owner.startswith(DISPATCHED))
-    rows = session.execute(
-        update(t)
-        .where(t.id.in_(ids), or_(ready, expired))
-        .values(status="running", lease_owner=owner, started_at=now, not_before=None,
-                attempts=case((never_started, t.attempts), else_=t.attempts + 1),
-                lease_expires_at=now + timedelta(seconds=lease_s))
-        .returning(t.id, t.type, t.kind, t.input, t.attempts, t.max_attempts,
-                   t.idempotency_key, t.timeout_s)
-    ).all()  # fmt: skip
+    expires = now + timedelta(seconds=lease_s)
+    rows = session.execute(_TAKE, {"ids": ids, "owner": owner, "now": now, "expires": expires})
     return [Claimed(*row) for row in rows]
 
 
@@ -79,9 +107,8 @@ def claim_batch(
     type_room: dict[str, int],
 ) -> list[Claimed]:  # fmt: skip
     """Claim up to `limit` tasks, at most `type_room[t]` of each type that has a limit."""
-    limited = frozenset(type_room)
     claimed = claim(session, owner, limit, lease_s=lease_s, agents_allowed=agents_allowed,
-                    exclude_types=limited)  # fmt: skip
+                    exclude_types=frozenset(type_room))  # fmt: skip
     for task_type, room in type_room.items():
         free = min(room, limit - len(claimed))
         if free > 0:
@@ -91,80 +118,98 @@ def claim_batch(
 
 
 def take_over(
-    session: Session, task_id: str, attempt: int, owner: str, lease_s: float
-) -> Claimed | None:
-    """A worker takes a dispatched attempt from the dispatcher; None if the message is stale."""
-    t = ExecutionTask
-    row = session.execute(
-        update(t)
-        .where(t.id == task_id, t.attempts == attempt, t.status == "running",
-               t.lease_owner.startswith(DISPATCHED))
-        .values(lease_owner=owner, started_at=utcnow(),
-                lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-        .returning(t.id, t.type, t.kind, t.input, t.attempts, t.max_attempts,
-                   t.idempotency_key, t.timeout_s)
-    ).first()  # fmt: skip
-    return Claimed(*row) if row else None
+    session: Session, attempts: list[tuple[str, int]], owner: str, lease_s: float
+) -> dict[str, Claimed]:
+    """A worker takes dispatched attempts (task id, attempt) over; stale messages get nothing."""
+    now = utcnow()
+    params = {"pairs": attempts, "owner": owner, "now": now,
+              "expires": now + timedelta(seconds=lease_s)}  # fmt: skip
+    return {row.id: Claimed(*row) for row in session.execute(_TAKE_OVER, params)}
 
 
 def renew(session: Session, owner: str, task_ids: list[str], lease_s: float) -> set[str]:
     """Extend the leases still held; return the ids whose cancellation was requested."""
     if not task_ids:
         return set()
-    t = ExecutionTask
-    held = and_(t.id.in_(task_ids), t.lease_owner == owner, t.status == "running")
+    held = and_(T.id.in_(task_ids), T.lease_owner == owner, T.status == "running")
     session.execute(
-        update(t).where(held).values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        update(_TASKS).where(held).values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
     )
-    return set(session.scalars(select(t.id).where(held, t.cancel_requested.is_(True))))
+    return set(session.scalars(select(T.id).where(held, T.cancel_requested.is_(True))))
 
 
-def _owned(task_id: str, owner: str) -> Any:
-    t = ExecutionTask
-    return and_(t.id == task_id, t.lease_owner == owner, t.status == "running")
+@dataclass
+class Outcome:
+    """How one attempt ended, ready to be recorded."""
+
+    claimed: Claimed
+    status: str  # succeeded, failed or cancelled
+    output: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    backoff_s: float = BACKOFF_BASE_S
+    finished_at: datetime = field(default_factory=utcnow)
+
+    def values(self) -> dict[str, Any]:
+        """Every recorded column: a final state, or pending again for a retry with backoff."""
+        task = self.claimed
+        values = {**_UNUSED, "error": self.error, "traceback": self.traceback, **self.usage}
+        if self.status == "failed" and task.attempt < task.max_attempts:
+            delay = min(BACKOFF_CAP_S, self.backoff_s * 2 ** (task.attempt - 1))
+            not_before = self.finished_at + timedelta(seconds=delay * random.uniform(0.5, 1.0))
+            return {**values, "status": "pending", "not_before": not_before}
+        duration = int((self.finished_at - task.started_at).total_seconds() * 1000)
+        return {**values, "status": self.status, "output": self.output,
+                "finished_at": self.finished_at, "duration_ms": duration}  # fmt: skip
 
 
-def _finished(**values: Any) -> dict[str, Any]:
-    now = utcnow()
-    return {"finished_at": now, "lease_owner": None, "lease_expires_at": None, **values}
+_RECORDED = ("status", "output", "error", "traceback", "lease_owner", "lease_expires_at",
+             "not_before", "finished_at", "duration_ms", "ai_model", "tokens_in", "tokens_out",
+             "tokens_cached", "cost_micros", "price_version")  # fmt: skip
+_UNUSED: dict[str, Any] = {name: None for name in _RECORDED} | {
+    "tokens_in": 0, "tokens_out": 0, "tokens_cached": 0,
+}  # fmt: skip
+_WRITE = (
+    update(_TASKS)
+    .where(T.id == bindparam("task_id"), T.lease_owner == bindparam("owner"),
+           T.status == "running")
+    .values({T[n]: bindparam(f"new_{n}", type_=T[n].type) for n in _RECORDED})
+)  # fmt: skip
+_HELD = select(T.id, T.dependents).where(
+    T.id.in_(bindparam("ids", expanding=True)), T.lease_owner == bindparam("owner"),
+    T.status == "running",
+).with_for_update()  # fmt: skip
 
 
-def succeed(session: Session, task_id: str, owner: str, output: Any, usage: dict[str, Any]) -> bool:
-    """Record success (if the lease is still ours) and release the dependents."""
-    task = session.get(ExecutionTask, task_id)
-    if task is None or task.lease_owner != owner or task.status != "running":
-        return False  # the lease expired and another worker took the task over
-    values = _finished(status="succeeded", output=output, error=None, traceback=None, **usage)
-    values["duration_ms"] = _duration_ms(task, values["finished_at"])
-    session.execute(update(ExecutionTask).where(_owned(task_id, owner)).values(**values))
-    release_dependents(session, task_id)
-    return True
+def record(session: Session, owner: str, outcomes: list[Outcome]) -> list[str]:
+    """Write outcomes in one unit of work; return the status written for each ('' if lost).
 
-
-def fail(
-    session: Session, task_id: str, owner: str, *, error: str, traceback: str | None,
-    usage: dict[str, Any], cancelled: bool = False, backoff_s: float = BACKOFF_BASE_S,
-) -> str | None:  # fmt: skip
-    """Record a failed attempt: retry later with backoff, or fail (or cancel) for good."""
-    task = session.get(ExecutionTask, task_id)
-    if task is None or task.lease_owner != owner or task.status != "running":
-        return None
-    if not cancelled and task.attempts < task.max_attempts:
-        delay = min(BACKOFF_CAP_S, backoff_s * 2 ** (task.attempts - 1))
-        values = {"status": "pending", "lease_owner": None, "lease_expires_at": None,
-                  "not_before": utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0)),
-                  "error": error, "traceback": traceback, **usage}  # fmt: skip
+    An outcome is written only while `owner` still holds the lease: if it expired and another
+    worker took the task over, that worker's result counts and this one is dropped.
+    """
+    if not outcomes:
+        return []
+    ids = [o.claimed.id for o in outcomes]
+    if len(outcomes) == 1:  # one round trip: the write itself says whether the lease held
+        held = dict(session.execute(_WRITE.returning(T.id, T.dependents),
+                                    _params(owner, outcomes[0])).all())  # fmt: skip
+        rows = []
     else:
-        status = "cancelled" if cancelled else "failed"
-        values = _finished(status=status, error=error, traceback=traceback, **usage)
-        values["duration_ms"] = _duration_ms(task, values["finished_at"])
-    session.execute(update(ExecutionTask).where(_owned(task_id, owner)).values(**values))
-    if values["status"] != "pending":
-        skip_dependents(session, [task_id], f"dependency {task_id} {values['status']}")
-    return str(values["status"])
+        held = dict(session.execute(_HELD, {"ids": ids, "owner": owner}).all())
+        rows = [_params(owner, o) for o in outcomes if o.claimed.id in held]
+    if rows:
+        session.connection().execute(_WRITE, rows)
+    written = [o.values()["status"] if o.claimed.id in held else "" for o in outcomes]
+    pairs = list(zip(ids, written, strict=True))
+    release_dependents(session, [i for i, status in pairs if status == "succeeded" and held[i]])
+    for task_id, status in pairs:
+        if status in ("failed", "cancelled") and held[task_id]:
+            skip_dependents(session, [task_id], f"dependency {task_id} {status}")
+    return written
 
 
-def _duration_ms(task: ExecutionTask, finished: Any) -> int | None:
-    if task.started_at is None:
-        return None
-    return int((finished - task.started_at).total_seconds() * 1000)
+def _params(owner: str, outcome: Outcome) -> dict[str, Any]:
+    values = outcome.values()
+    return {"task_id": outcome.claimed.id, "owner": owner,
+            **{f"new_{name}": values[name] for name in _RECORDED}}  # fmt: skip

@@ -17,7 +17,7 @@ from governor.storage.db import session_scope
 from governor.tasks import leases, registry
 from governor.tasks.context import TaskContext
 from governor.tasks.usage import UsageTotals, collect_usage
-from governor.tracing.context import task_trace
+from governor.tracing.context import task_trace, untraced
 
 log = logging.getLogger("governor.tasks")
 
@@ -44,7 +44,7 @@ class Runner:
         """Run `fn(session, …)` in its own unit of work, off the event loop."""
 
         def unit() -> Any:
-            with session_scope(self.engine) as session:
+            with untraced(), session_scope(self.engine) as session:
                 return fn(session, *args, **kwargs)
 
         return await asyncio.to_thread(unit)
@@ -67,8 +67,8 @@ class Runner:
                 work.cancel()
                 return
 
-    async def attempt(self, claimed: leases.Claimed) -> str | None:
-        """Run one attempt to its end and record it; return the status written (None if lost)."""
+    async def execute(self, claimed: leases.Claimed) -> leases.Outcome:
+        """Run one attempt to its end; return how it ended (the caller records it)."""
         context = TaskContext(claimed.id, claimed.type, claimed.attempt, claimed.input,
                               claimed.idempotency_key, log.getChild(claimed.type))  # fmt: skip
         totals = UsageTotals()
@@ -86,28 +86,23 @@ class Runner:
         except asyncio.CancelledError:
             if not context.cancelled():
                 raise  # the executor is stopping: the lease expires and the task runs again
-            return await self._fail(claimed, totals, error="cancelled by request", cancelled=True)
+            return leases.Outcome(claimed, "cancelled", error="cancelled by request",
+                                  usage=totals.columns())  # fmt: skip
         except TimeoutError:
             context.request_cancel()
-            error = f"timed out after {claimed.timeout_s} s"
-            return await self._fail(claimed, totals, error=error, backoff_s=backoff)
+            return leases.Outcome(claimed, "failed", error=f"timed out after {claimed.timeout_s} s",
+                                  usage=totals.columns(), backoff_s=backoff)  # fmt: skip
         except Exception as problem:
-            error = f"{type(problem).__name__}: {problem}"
-            trace = traceback.format_exc()
-            return await self._fail(
-                claimed, totals, error=error, traceback=trace, backoff_s=backoff
-            )
-        done = await self.db(leases.succeed, claimed.id, self.owner, output, totals.columns())
-        return "succeeded" if done else None
+            return leases.Outcome(claimed, "failed", error=f"{type(problem).__name__}: {problem}",
+                                  traceback=traceback.format_exc(), usage=totals.columns(),
+                                  backoff_s=backoff)  # fmt: skip
+        return leases.Outcome(claimed, "succeeded", output=output, usage=totals.columns())
 
-    async def _fail(
-        self, claimed: leases.Claimed, totals: UsageTotals, **details: Any
-    ) -> str | None:
-        details.setdefault("traceback", None)
-        status: str | None = await self.db(
-            leases.fail, claimed.id, self.owner, usage=totals.columns(), **details
-        )
-        return status
+    async def attempt(self, claimed: leases.Claimed) -> str:
+        """Run one attempt and record it; return the status written ('' if the lease was lost)."""
+        outcome = await self.execute(claimed)
+        [status] = await self.db(leases.record, self.owner, [outcome])
+        return str(status)
 
     def close(self) -> None:
         """Stop the thread pool (running sync handlers finish on their own)."""

@@ -2,9 +2,9 @@
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from governor.errors import BadInput, NotFound
@@ -58,7 +58,8 @@ def submit(
         id=new_id("task"), kind=spec.kind, type=type, status="pending", input=input,
         attempts=0, max_attempts=spec.max_attempts, timeout_s=spec.timeout,
         idempotency_key=idempotency_key, idea_id=idea_id, offer_id=offer_id,
-        waiting_on=sum(p.status != "succeeded" for p in parents), tokens_in=0, tokens_out=0,
+        waiting_on=sum(p.status != "succeeded" for p in parents), dependents=0,
+        tokens_in=0, tokens_out=0,
         tokens_cached=0, cancel_requested=False, created_at=utcnow(),
     )  # fmt: skip
     if blocked:
@@ -67,6 +68,12 @@ def submit(
     session.add(task)
     session.flush()
     session.add_all(TaskDependency(task_id=task.id, depends_on_id=p.id) for p in parents)
+    if parents:  # parents learn they have one more dependent, under their row lock
+        session.execute(
+            update(ExecutionTask)
+            .where(ExecutionTask.id.in_([p.id for p in parents]))
+            .values(dependents=ExecutionTask.dependents + 1)
+        )
     session.flush()
     return task.id
 
@@ -75,9 +82,10 @@ def _dependencies(session: Session, after: Sequence[str]) -> list[ExecutionTask]
     wanted = list(dict.fromkeys(after))
     if not wanted:
         return []
-    found = {
-        t.id: t for t in session.scalars(select(ExecutionTask).where(ExecutionTask.id.in_(wanted)))
-    }
+    # Locking the parents orders this submit with their completion: a parent that finishes
+    # meanwhile either is seen finished here, or sees this task among its dependents.
+    query = select(ExecutionTask).where(ExecutionTask.id.in_(wanted)).with_for_update()
+    found = {t.id: t for t in session.scalars(query)}
     missing = [i for i in wanted if i not in found]
     if missing:
         raise BadInput(
@@ -173,13 +181,22 @@ def skip_dependents(session: Session, task_ids: list[str], reason: str) -> int:
     return skipped
 
 
-def release_dependents(session: Session, task_id: str) -> None:
-    """A task succeeded: each dependent waits for one task fewer."""
-    children = select(TaskDependency.task_id).where(TaskDependency.depends_on_id == task_id)
-    session.execute(
-        update(ExecutionTask)
-        .where(ExecutionTask.id.in_(children), ExecutionTask.status == "pending")
-        .values(waiting_on=ExecutionTask.waiting_on - 1)
+def release_dependents(session: Session, task_ids: list[str]) -> None:
+    """These tasks succeeded: each dependent waits for as many tasks fewer."""
+    if not task_ids:
+        return
+    d = TaskDependency
+    edges = session.execute(
+        select(d.task_id, func.count()).where(d.depends_on_id.in_(task_ids)).group_by(d.task_id)
+    ).all()
+    if not edges:  # most tasks have no dependents: no write at all
+        return
+    tasks = cast(Table, ExecutionTask.__table__)
+    session.connection().execute(  # Core executemany: one statement, a parameter set per child
+        update(tasks)
+        .where(tasks.c.id == bindparam("child"), tasks.c.status == "pending")
+        .values(waiting_on=tasks.c.waiting_on - bindparam("done")),
+        [{"child": child, "done": done} for child, done in edges],
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import Span, SpanKind
 
 TASK_ID = "governor.task.id"
@@ -35,6 +36,16 @@ def task_trace(task_id: str, task_type: str) -> Iterator[Span]:
             yield root
     finally:
         current_task_id.reset(token)
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """Governor's own bookkeeping (leases, results, exports): no spans, so no task pays for it."""
+    token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 @contextmanager

@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("traceback", sa.Text(), nullable=True))
         batch.add_column(sa.Column("not_before", TIMESTAMP, nullable=True))
         batch.add_column(sa.Column("waiting_on", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("dependents", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("timeout_s", sa.Float(), nullable=True))
         batch.add_column(
             sa.Column("cancel_requested", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -31,9 +32,13 @@ def upgrade() -> None:
             sa.Column("tokens_cached", sa.BigInteger(), nullable=False, server_default="0")
         )
         batch.add_column(sa.Column("price_version", sa.String(40), nullable=True))
+        # The claim's two scans: ready tasks oldest first, and leases that ran out.
         batch.create_index(
-            "ix_execution_tasks_status_waiting_on_not_before",
-            ["status", "waiting_on", "not_before"],
+            "ix_execution_tasks_status_waiting_on_created_at",
+            ["status", "waiting_on", "created_at"],
+        )
+        batch.create_index(
+            "ix_execution_tasks_status_lease_expires_at", ["status", "lease_expires_at"]
         )
     op.create_table(
         "task_spans",
@@ -77,9 +82,10 @@ def downgrade() -> None:
     op.drop_index("ix_task_spans_task_id", table_name="task_spans")
     op.drop_table("task_spans")
     with op.batch_alter_table("execution_tasks") as batch:
-        batch.drop_index("ix_execution_tasks_status_waiting_on_not_before")
+        batch.drop_index("ix_execution_tasks_status_lease_expires_at")
+        batch.drop_index("ix_execution_tasks_status_waiting_on_created_at")
         for column in (
-            "price_version", "tokens_cached", "cancel_requested", "timeout_s",
+            "price_version", "tokens_cached", "cancel_requested", "timeout_s", "dependents",
             "waiting_on", "not_before", "traceback",
         ):  # fmt: skip
             batch.drop_column(column)
