@@ -2,7 +2,8 @@
 
 import asyncio
 import contextlib
-from collections import Counter
+import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, or_, select
@@ -16,7 +17,11 @@ from governor.tasks.runner import Runner, worker_name
 
 @dataclass
 class EmbeddedExecutor:
-    """Runs ready tasks up to a global limit and per-type limits; independent tasks never wait."""
+    """Runs ready tasks up to a global limit and per-type limits; independent tasks never wait.
+
+    It keeps up to `concurrency` more attempts claimed than it runs, so that a slot that frees
+    up starts its next task at once instead of after a round trip to the database.
+    """
 
     engine: Engine
     concurrency: int = 16
@@ -27,24 +32,51 @@ class EmbeddedExecutor:
     def __post_init__(self) -> None:
         self.runner = Runner(self.engine, self.owner, self.lease_s, self.concurrency)
         self._running: Counter[str] = Counter()  # task type → attempts in flight
+        self._queued: deque[leases.Claimed] = deque()  # claimed, waiting for a free slot
         self._finished: list[leases.Outcome] = []  # ended since the last turn of the loop
         self._wake = asyncio.Event()
+        self._renewed_at = time.monotonic()
+        self._attempts: set[asyncio.Task[None]] = set()
 
-    def _record_and_claim(
-        self, session: Session, outcomes: list[leases.Outcome]
-    ) -> list[leases.Claimed]:
-        """One unit of work: write the finished attempts, then lease what can run next."""
+    def _held(self) -> Counter[str]:
+        return self._running + Counter(c.type for c in self._queued)
+
+    def _turn(self, session: Session, outcomes: list[leases.Outcome]) -> list[leases.Claimed]:
+        """One unit of work: write the finished attempts, keep the queue's leases, claim more."""
         leases.record(session, self.owner, outcomes)
-        free = self.concurrency - sum(self._running.values())
+        agents_allowed = gate.status(session).open
+        if not agents_allowed:  # a closed gate: queued agent tasks go back unstarted
+            held_back = [c for c in self._queued if c.kind != "system"]
+            leases.release(session, self.owner, [c.id for c in held_back])
+            self._queued = deque(c for c in self._queued if c.kind == "system")
+        if self._queued and time.monotonic() - self._renewed_at > self.lease_s / 3:
+            leases.renew(session, self.owner, [c.id for c in self._queued], self.lease_s)
+            self._renewed_at = time.monotonic()
+        held = self._held()
+        free = 2 * self.concurrency - sum(held.values())
         if free <= 0:
             return []
-        room = {t: spec.concurrency - self._running[t]
+        room = {t: spec.concurrency - held[t]
                 for t, spec in registry.known().items() if spec.concurrency}  # fmt: skip
-        agents_allowed = gate.status(session).open
         return leases.claim_batch(
             session, self.owner, free, lease_s=self.lease_s, agents_allowed=agents_allowed,
             type_room=room,
         )  # fmt: skip
+
+    def _start_queued(self) -> None:
+        """Start queued attempts while slots are free (and their type is under its limit)."""
+        limits = {t: spec.concurrency for t, spec in registry.known().items() if spec.concurrency}
+        waiting: deque[leases.Claimed] = deque()
+        while self._queued and sum(self._running.values()) < self.concurrency:
+            item = self._queued.popleft()
+            if item.type in limits and self._running[item.type] >= limits[item.type]:
+                waiting.append(item)
+                continue
+            self._running[item.type] += 1
+            attempt = asyncio.create_task(self._attempt(item))
+            self._attempts.add(attempt)
+            attempt.add_done_callback(self._attempts.discard)
+        self._queued.extendleft(reversed(waiting))
 
     async def _attempt(self, claimed: leases.Claimed) -> None:
         try:
@@ -52,6 +84,7 @@ class EmbeddedExecutor:
             self._finished.append(outcome)  # the list in place now, not the one when it started
         finally:
             self._running[claimed.type] -= 1
+            self._start_queued()  # the freed slot takes the next claimed task at once
             self._wake.set()
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
@@ -60,19 +93,17 @@ class EmbeddedExecutor:
         Finished attempts are written together with the next claim, in one transaction per
         turn of the loop, however many attempts ended since the last turn.
         """
-        attempts: set[asyncio.Task[None]] = set()
+        attempts = self._attempts
         while True:
             outcomes, self._finished = self._finished, []
             if stop.is_set():
-                await self.runner.db(leases.record, self.owner, outcomes)
+                queued, self._queued = [c.id for c in self._queued], deque()
+                await self.runner.db(self._stop, outcomes, queued)
                 break
-            claimed = await self.runner.db(self._record_and_claim, outcomes)
-            for item in claimed:
-                self._running[item.type] += 1
-                attempt = asyncio.create_task(self._attempt(item))
-                attempts.add(attempt)
-                attempt.add_done_callback(attempts.discard)
-            idle = not claimed and not attempts and not self._finished
+            claimed = await self.runner.db(self._turn, outcomes)
+            self._queued.extend(claimed)
+            self._start_queued()
+            idle = not claimed and not attempts and not self._finished and not self._queued
             if until_idle and idle and not await self.runner.db(has_work):
                 break
             if not claimed and not self._finished:
@@ -82,6 +113,10 @@ class EmbeddedExecutor:
         if attempts:
             await asyncio.gather(*attempts, return_exceptions=True)
             await self.runner.db(leases.record, self.owner, self._finished)
+
+    def _stop(self, session: Session, outcomes: list[leases.Outcome], queued: list[str]) -> None:
+        leases.record(session, self.owner, outcomes)
+        leases.release(session, self.owner, queued)
 
     async def run_until_idle(self) -> None:
         """Run until no task is pending or running (tests and benchmarks)."""

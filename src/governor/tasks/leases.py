@@ -138,6 +138,17 @@ def renew(session: Session, owner: str, task_ids: list[str], lease_s: float) -> 
     return set(session.scalars(select(T.id).where(held, T.cancel_requested.is_(True))))
 
 
+def release(session: Session, owner: str, task_ids: list[str]) -> None:
+    """Give back claimed attempts that never started: pending again, attempt not counted."""
+    if not task_ids:
+        return
+    held = and_(T.id.in_(task_ids), T.lease_owner == owner, T.status == "running")
+    session.execute(
+        update(_TASKS).where(held).values(status="pending", lease_owner=None,
+                                          lease_expires_at=None, attempts=T.attempts - 1)
+    )  # fmt: skip
+
+
 @dataclass
 class Outcome:
     """How one attempt ended, ready to be recorded."""
