@@ -160,6 +160,7 @@ class Outcome:
     traceback: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     backoff_s: float = BACKOFF_BASE_S
+    started_at: datetime | None = None  # when the handler started (claimed attempts may wait)
     finished_at: datetime = field(default_factory=utcnow)
 
     def values(self) -> dict[str, Any]:
@@ -170,14 +171,17 @@ class Outcome:
             delay = min(BACKOFF_CAP_S, self.backoff_s * 2 ** (task.attempt - 1))
             not_before = self.finished_at + timedelta(seconds=delay * random.uniform(0.5, 1.0))
             return {**values, "status": "pending", "not_before": not_before}
-        duration = int((self.finished_at - task.started_at).total_seconds() * 1000)
-        return {**values, "status": self.status, "output": self.output,
+        started = self.started_at or task.started_at
+        duration = int((self.finished_at - started).total_seconds() * 1000)
+        return {**values, "status": self.status, "output": self.output, "started_at": started,
                 "finished_at": self.finished_at, "duration_ms": duration}  # fmt: skip
 
 
-_RECORDED = ("status", "output", "error", "traceback", "lease_owner", "lease_expires_at",
-             "not_before", "finished_at", "duration_ms", "ai_model", "tokens_in", "tokens_out",
-             "tokens_cached", "cost_micros", "price_version")  # fmt: skip
+_RECORDED = (
+    "status", "output", "error", "traceback", "lease_owner", "lease_expires_at", "not_before",
+    "started_at", "finished_at", "duration_ms", "ai_model", "tokens_in", "tokens_out",
+    "tokens_cached", "cost_micros", "price_version",
+)  # fmt: skip
 _UNUSED: dict[str, Any] = {name: None for name in _RECORDED} | {
     "tokens_in": 0, "tokens_out": 0, "tokens_cached": 0,
 }  # fmt: skip

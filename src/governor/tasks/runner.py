@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from governor.ids import new_id
+from governor.models.types import utcnow
 from governor.storage.db import session_scope
 from governor.tasks import leases, registry
 from governor.tasks.context import TaskContext
@@ -73,6 +74,12 @@ class Runner:
                               claimed.idempotency_key, log.getChild(claimed.type))  # fmt: skip
         totals = UsageTotals()
         backoff = leases.BACKOFF_BASE_S
+        started = utcnow()
+
+        def ended(status: str, **details: Any) -> leases.Outcome:
+            return leases.Outcome(claimed, status, started_at=started, usage=totals.columns(),
+                                  **details)  # fmt: skip
+
         try:
             spec = registry.get(claimed.type)
             backoff = spec.backoff
@@ -86,17 +93,16 @@ class Runner:
         except asyncio.CancelledError:
             if not context.cancelled():
                 raise  # the executor is stopping: the lease expires and the task runs again
-            return leases.Outcome(claimed, "cancelled", error="cancelled by request",
-                                  usage=totals.columns())  # fmt: skip
+            return ended("cancelled", error="cancelled by request")
         except TimeoutError:
             context.request_cancel()
-            return leases.Outcome(claimed, "failed", error=f"timed out after {claimed.timeout_s} s",
-                                  usage=totals.columns(), backoff_s=backoff)  # fmt: skip
+            return ended(
+                "failed", error=f"timed out after {claimed.timeout_s} s", backoff_s=backoff
+            )
         except Exception as problem:
-            return leases.Outcome(claimed, "failed", error=f"{type(problem).__name__}: {problem}",
-                                  traceback=traceback.format_exc(), usage=totals.columns(),
-                                  backoff_s=backoff)  # fmt: skip
-        return leases.Outcome(claimed, "succeeded", output=output, usage=totals.columns())
+            return ended("failed", error=f"{type(problem).__name__}: {problem}", backoff_s=backoff,
+                         traceback=traceback.format_exc())  # fmt: skip
+        return ended("succeeded", output=output)
 
     async def attempt(self, claimed: leases.Claimed) -> str:
         """Run one attempt and record it; return the status written ('' if the lease was lost)."""

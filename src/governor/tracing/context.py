@@ -10,6 +10,8 @@ from opentelemetry import trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY
 from opentelemetry.trace import Span, SpanKind
 
+from governor.tracing.sql import SqlRecorder, current_recorder
+
 TASK_ID = "governor.task.id"
 TASK_TYPE = "governor.task.type"
 
@@ -23,6 +25,8 @@ _tracer = trace.get_tracer("governor.tracing")
 def task_trace(task_id: str, task_type: str) -> Iterator[Span]:
     """Run one task attempt as its own trace: a root span `task {type}`, the task id in context."""
     token = current_task_id.set(task_id)
+    recorder = SqlRecorder()
+    sql_token = current_recorder.set(recorder)
     try:
         # An empty parent context: every task attempt starts a trace of its own.
         with _tracer.start_as_current_span(
@@ -33,8 +37,12 @@ def task_trace(task_id: str, task_type: str) -> Iterator[Span]:
             record_exception=True,
             set_status_on_exception=True,
         ) as root:
-            yield root
+            try:
+                yield root
+            finally:
+                recorder.emit()  # the attempt's queries, as children of the spans they ran in
     finally:
+        current_recorder.reset(sql_token)
         current_task_id.reset(token)
 
 

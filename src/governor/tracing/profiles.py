@@ -255,7 +255,7 @@ def _repeated(spans: list[_Span]) -> dict[str, tuple[int, int]]:
     for s in spans:
         statement = _statement(s)
         if s.kind == "db" and statement and not _TRANSACTION.match(statement):
-            counts[statement] += 1
+            counts[statement] += calls(s)
             time_us[statement] += s.duration_us
     return {st: (n, time_us[st]) for st, n in counts.items() if n >= REPEAT_THRESHOLD}
 
@@ -266,7 +266,7 @@ def _grouped(spans: list[_Span], share: Any) -> list[SpanStat]:
     time_us: Counter[tuple[str, str]] = Counter()
     for s in spans:
         key = (s.kind, label(s))
-        count[key] += 1
+        count[key] += calls(s)
         time_us[key] += s.duration_us
     return [
         SpanStat(kind, name, count[(kind, name)], us / 1000, share(us))
@@ -286,6 +286,12 @@ def label(span: _Span) -> str:
             parts = urlsplit(url)
             return " ".join(str(p) for p in (method, parts.hostname, parts.path or "/") if p)
     return span.name
+
+
+def calls(span: _Span) -> int:
+    """How many calls a span stands for: a run of one repeated query is one span (tracing.sql)."""
+    value = span.attributes.get("db.calls", 1)
+    return value if isinstance(value, int) and value > 0 else 1
 
 
 def _statement(span: _Span) -> str | None:

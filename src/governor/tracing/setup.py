@@ -6,11 +6,10 @@ import weakref
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -19,13 +18,13 @@ from sqlalchemy.engine import Engine
 from governor import __version__
 from governor.tracing.context import TASK_ID, current_task_id
 from governor.tracing.exporter import TaskSpanExporter
+from governor.tracing.sql import current_recorder, trace_sql
 
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
 _configured: "tuple[weakref.ref[Engine], str | None] | None" = None
-_traced_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 
 
 class TaskIdProcessor(SpanProcessor):
@@ -33,6 +32,9 @@ class TaskIdProcessor(SpanProcessor):
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Copy the task id from the context variable, else from the parent span."""
+        recorder = current_recorder.get()
+        if recorder is not None:
+            recorder.other_spans += 1  # a query after this span is not a repeat of one before
         if span.attributes and TASK_ID in span.attributes:
             return
         task_id = current_task_id.get()
@@ -83,14 +85,19 @@ def configure_tracing(engine: Engine, *, otlp_endpoint: str | None = None) -> Tr
             otlp_endpoint,
         ):
             return provider
-        processors: list[SpanProcessor] = [BatchSpanProcessor(TaskSpanExporter(engine))]
+        # A task of many queries makes many spans at once: a deep queue and large batches keep
+        # the exporter from dropping them (the SDK's defaults are 2,048 and 512).
+        processors: list[SpanProcessor] = [
+            BatchSpanProcessor(TaskSpanExporter(engine), max_queue_size=262_144,
+                               max_export_batch_size=4096, schedule_delay_millis=1000)
+        ]  # fmt: skip
         if otlp_endpoint:
             processors.append(
                 BatchSpanProcessor(OTLPSpanExporter(endpoint=_traces_url(otlp_endpoint)))
             )
         for old in _pipeline.replace(processors):
             old.shutdown()  # writes what it still holds, to where it was meant to go
-        _instrument_sqlalchemy(engine, provider)
+        trace_sql(engine)
         _instrument_httpx(provider)
         _configured = (weakref.ref(engine), otlp_endpoint)
         return provider
@@ -126,31 +133,6 @@ def _get_provider() -> TracerProvider:
         provider.add_span_processor(_pipeline)
         _provider = provider
     return _provider
-
-
-def _instrument_sqlalchemy(engine: Engine, provider: TracerProvider) -> None:
-    """Trace the engine's queries (once per engine).
-
-    The engine is instrumented on its own, as `SQLAlchemyInstrumentor().instrument(engine=…)`
-    does, but without the instrumentor's global hooks: those patch `create_engine` everywhere and
-    import `sqlalchemy.ext.asyncio`, which needs greenlet on SQLAlchemy 2.1, a version the
-    instrumentation does not declare yet.
-    """
-    if _is_traced(engine):
-        return
-    tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
-    usage = metrics.get_meter("governor.tracing").create_up_down_counter(
-        "db.client.connections.usage", unit="connections"
-    )
-    EngineTracer(tracer, engine, usage)
-    _traced_engines.add(engine)
-
-
-def _is_traced(engine: Engine) -> bool:
-    if engine in _traced_engines:
-        return True
-    registered = getattr(EngineTracer, "_remove_event_listener_params", [])
-    return any(ref() is engine for ref, *_ in registered)
 
 
 def _instrument_httpx(provider: TracerProvider) -> None:
