@@ -200,3 +200,27 @@ def test_model_usage_is_costed_on_the_task(migrated: Engine):
     # gpt-4o at $2.50 / $10 per million tokens: 2.50 + 1.00 dollars, plus the mini's fraction
     assert 3_500_000 < done.cost_micros < 3_501_000
     assert done.price_version.startswith("genai-prices@")
+
+
+def test_cancelling_a_running_task_stops_it(migrated: Engine):
+    started = threading.Event()
+
+    @registry.task("long_haul", max_attempts=3)
+    async def long_haul(ctx):
+        started.set()
+        await asyncio.sleep(60)
+
+    task_id = submit(migrated, "long_haul")
+
+    async def scenario() -> None:
+        executor = EmbeddedExecutor(migrated, concurrency=2, lease_s=0.6)
+        running = asyncio.create_task(executor.run_until_idle())
+        await asyncio.to_thread(started.wait, 20)
+        with session_scope(migrated) as session:
+            service.cancel(session, task_id)  # the lease keeper sees it at its next renewal
+        await asyncio.wait_for(running, timeout=30)
+        executor.close()
+
+    asyncio.run(scenario())
+    done = task(migrated, task_id)
+    assert (done.status, done.error, done.attempts) == ("cancelled", "cancelled by request", 1)

@@ -20,6 +20,7 @@ def test_healthz_reports_a_clean_schema(migrated):
     assert body["status"] == "ok"
     assert body["schema"]["verdict"] == "clean"
     assert body["schema"]["revision"] == revisions.head()
+    assert body["gate"]["state"] == "open"
 
 
 def test_healthz_is_503_and_names_the_drift(migrated, monkeypatch):
@@ -40,6 +41,20 @@ def test_the_home_page_says_what_governor_is_and_counts_tasks(migrated):
     assert "control plane of an autonomous AI business" in page.text
     assert 'id="schema-verdict">clean<' in page.text
     assert "<td>failed</td><td>2</td>" in page.text
+
+
+def test_a_closed_gate_shows_on_health_and_page(migrated):
+    from governor.storage.db import session_scope
+    from governor.tasks import gate
+
+    with session_scope(migrated) as session:
+        gate.pause(session, reason="audit failed", actor="auditor", report_id="fsar_7")
+    body = client().get("/healthz").json()
+    assert body["gate"]["state"] == "closed"
+    assert body["gate"]["report_id"] == "fsar_7"
+    page = client().get("/").text
+    assert 'id="gate-state">closed<' in page
+    assert "fsar_7" in page
 
 
 def test_the_home_page_shows_drift_instead_of_failing(engine):

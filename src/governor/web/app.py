@@ -13,11 +13,17 @@ from governor import __version__
 from governor.config import Settings
 from governor.errors import GovernorError
 from governor.storage.db import get_engine, session_scope
+from governor.tasks import gate
 from governor.tasks.background import run_scheduler
 from governor.tasks.service import counts_by_status
 from governor.web.health import HealthProbe
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _gate_state() -> dict[str, object]:
+    with session_scope(readonly=True) as session:
+        return gate.status(session).to_dict()
 
 
 def _task_counts() -> dict[str, int]:
@@ -51,16 +57,18 @@ def create_app(settings: Settings) -> FastAPI:
         """Liveness and schema state; 503 when the schema drifted or the database is down."""
         schema = probe.schema()
         ok = schema["verdict"] == "clean"
-        body = {"status": "ok" if ok else "degraded", "version": __version__, "schema": schema}
+        body = {"status": "ok" if ok else "degraded", "version": __version__, "schema": schema,
+                "gate": _gate_state() if ok else None}  # fmt: skip
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:
         """What Governor is and the state it is in."""
         schema = probe.schema()
-        counts = _task_counts() if schema["verdict"] == "clean" else {}
-        return templates.TemplateResponse(
-            request, "index.html", {"schema": schema, "counts": counts, "version": __version__}
-        )
+        clean = schema["verdict"] == "clean"
+        context = {"schema": schema, "version": __version__,
+                   "counts": _task_counts() if clean else {},
+                   "gate": _gate_state() if clean else None}  # fmt: skip
+        return templates.TemplateResponse(request, "index.html", context)
 
     return app
