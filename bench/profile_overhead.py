@@ -60,7 +60,7 @@ def run(folder: Path, name: str, tasks: int, traced: bool) -> tuple[float, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     plain, traced = [], []
     with tempfile.TemporaryDirectory() as tmp:

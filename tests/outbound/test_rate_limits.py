@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 DELIVERY_SLACK = 0.1
 
 
+@pytest.mark.slow
 def test_thousand_calls_stay_under_the_limit_and_none_is_lost(
     database_url: str, configure, make_client
 ) -> None:

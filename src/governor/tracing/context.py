@@ -50,9 +50,11 @@ def task_trace(task_id: str, task_type: str) -> Iterator[Span]:
 def untraced() -> Iterator[None]:
     """Governor's own bookkeeping (leases, results, exports): no spans, so no task pays for it."""
     token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+    sql_token = current_recorder.set(None)
     try:
         yield
     finally:
+        current_recorder.reset(sql_token)
         otel_context.detach(token)
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from sqlalchemy import event
@@ -84,8 +83,8 @@ def _normalized(statement: str) -> str:
 
 def _do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
     """Run the query (as the dialect would) and note it, when an attempt is recording."""
-    recorder = current_recorder.get()
-    if recorder is None or otel_context.get_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY):
+    recorder = current_recorder.get()  # None outside attempts and inside untraced()
+    if recorder is None:
         return False  # SQLAlchemy runs it as usual
     dialect = context.dialect
     start = time.perf_counter_ns()
