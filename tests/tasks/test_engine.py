@@ -224,3 +224,31 @@ def test_cancelling_a_running_task_stops_it(migrated: Engine):
     asyncio.run(scenario())
     done = task(migrated, task_id)
     assert (done.status, done.error, done.attempts) == ("cancelled", "cancelled by request", 1)
+
+
+def test_retrying_a_failed_task_brings_back_what_it_made_skip(migrated: Engine):
+    fail_once = {"done": False}
+
+    @registry.task("flaky_parent", max_attempts=1)
+    def flaky_parent(ctx):
+        if not fail_once["done"]:
+            fail_once["done"] = True
+            raise RuntimeError("supplier API down")
+
+    registry.task("child_step")(lambda ctx: "ok")
+    parent = submit(migrated, "flaky_parent")
+    child = submit(migrated, "child_step", after=[parent])
+    grandchild = submit(migrated, "child_step", after=[child])
+    run(migrated)
+    assert [task(migrated, i).status for i in (parent, child, grandchild)] == [
+        "failed", "skipped", "skipped",
+    ]  # fmt: skip
+    with pytest.raises(BadInput, match=f"depends on {parent}, which failed") as refused:
+        with session_scope(migrated) as session:
+            service.retry(session, child)
+    assert refused.value.hint.startswith(f"Retry {parent}")
+    with session_scope(migrated) as session:
+        revived = [t.id for t in service.retry(session, parent)]
+    assert revived == [parent, child, grandchild]
+    run(migrated)
+    assert [task(migrated, i).status for i in (parent, child, grandchild)] == ["succeeded"] * 3

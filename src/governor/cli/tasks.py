@@ -104,8 +104,13 @@ def retry(task_id: str) -> None:
     from governor.tasks import service
 
     with session_scope(guarded_engine()) as session:
-        service.retry(session, task_id)
-    console.print(f"{task_id}: pending again")
+        revived = service.retry(session, task_id)
+    others = (
+        f" with {len(revived) - 1} task(s) that had skipped because of it"
+        if len(revived) > 1
+        else ""
+    )
+    console.print(f"{task_id}: pending again{others}")
 
 
 @app.command()

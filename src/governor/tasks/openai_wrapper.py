@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from opentelemetry import trace
@@ -75,36 +76,9 @@ def _wrap(
         }
         return model, attributes
 
-    def fail(span: Span, exc: BaseException) -> None:
-        span.record_exception(exc)
-        span.set_attribute("error.type", type(exc).__qualname__)
-        span.set_status(Status(StatusCode.ERROR, str(exc)))
-
-    # The SDK decorates some async methods with sync wrappers; look through them.
-    if inspect.iscoroutinefunction(inspect.unwrap(original)):
-
-        @functools.wraps(original)
-        async def acreate(*args: Any, **kwargs: Any) -> Any:
-            model, attributes = start(kwargs)
-            with tracer.start_as_current_span(
-                f"chat {model}",
-                kind=SpanKind.CLIENT,
-                attributes=attributes,
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
-                try:
-                    response = await original(*args, **kwargs)
-                except BaseException as exc:
-                    fail(span, exc)
-                    raise
-                _on_response(span, response, model, api, provider)
-                return response
-
-        return acreate
-
-    @functools.wraps(original)
-    def create(*args: Any, **kwargs: Any) -> Any:
+    @contextmanager
+    def call_span(kwargs: dict[str, Any]) -> Iterator[tuple[Span, str]]:
+        """The CLIENT span of one call; a failure is recorded on it and raised again."""
         model, attributes = start(kwargs)
         with tracer.start_as_current_span(
             f"chat {model}",
@@ -114,10 +88,29 @@ def _wrap(
             set_status_on_exception=False,
         ) as span:
             try:
-                response = original(*args, **kwargs)
+                yield span, model
             except BaseException as exc:
-                fail(span, exc)
+                span.record_exception(exc)
+                span.set_attribute("error.type", type(exc).__qualname__)
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
                 raise
+
+    # The SDK decorates some async methods with sync wrappers; look through them.
+    if inspect.iscoroutinefunction(inspect.unwrap(original)):
+
+        @functools.wraps(original)
+        async def acreate(*args: Any, **kwargs: Any) -> Any:
+            with call_span(kwargs) as (span, model):
+                response = await original(*args, **kwargs)
+                _on_response(span, response, model, api, provider)
+                return response
+
+        return acreate
+
+    @functools.wraps(original)
+    def create(*args: Any, **kwargs: Any) -> Any:
+        with call_span(kwargs) as (span, model):
+            response = original(*args, **kwargs)
             _on_response(span, response, model, api, provider)
             return response
 

@@ -53,7 +53,7 @@ def submit(
     except (TypeError, ValueError) as error:
         raise BadInput(f"Task input must be JSON-serialisable: {error}") from None
     parents = _dependencies(session, after)
-    blocked = [p for p in parents if p.status in ("failed", "skipped", "cancelled")]
+    blocked = [p for p in parents if p.status in UNSUCCESSFUL]
     task = ExecutionTask(
         id=new_id("task"), kind=spec.kind, type=type, status="pending", input=input,
         attempts=0, max_attempts=spec.max_attempts, timeout_s=spec.timeout,
@@ -142,20 +142,55 @@ def cancel(session: Session, task_id: str) -> ExecutionTask:
     return task
 
 
-def retry(session: Session, task_id: str) -> ExecutionTask:
-    """Run a failed, skipped or cancelled task again, with a fresh attempt budget."""
+def retry(session: Session, task_id: str) -> list[ExecutionTask]:
+    """Run a failed, skipped or cancelled task again, and the dependents it had made skip.
+
+    Returns the tasks made pending: the task first, then its revived dependents.
+    """
     task = get_task(session, task_id)
     if task.status not in ("failed", "skipped", "cancelled"):
         raise BadInput(f"Task {task_id} is {task.status}; only finished, unsuccessful tasks retry.")
-    parents = session.scalars(
-        select(ExecutionTask.status)
+    blocked = [p for p in _parents(session, task.id) if p.status in UNSUCCESSFUL]
+    if blocked:
+        raise BadInput(
+            f"Task {task_id} depends on {blocked[0].id}, which {blocked[0].status}.",
+            hint=f"Retry {blocked[0].id}: the tasks that skipped because of it come back too.",
+        )
+    revived = [_make_pending(session, task)]
+    frontier = [task.id]
+    while frontier:
+        children = session.scalars(
+            select(ExecutionTask)
+            .join(TaskDependency, TaskDependency.task_id == ExecutionTask.id)
+            .where(TaskDependency.depends_on_id.in_(frontier), ExecutionTask.status == "skipped")
+        ).unique().all()  # fmt: skip
+        frontier = []
+        for child in children:
+            if not any(p.status in UNSUCCESSFUL for p in _parents(session, child.id)):
+                revived.append(_make_pending(session, child))
+                frontier.append(child.id)
+    session.flush()
+    return revived
+
+
+UNSUCCESSFUL = ("failed", "skipped", "cancelled")
+
+
+def _parents(session: Session, task_id: str) -> list[ExecutionTask]:
+    query = (
+        select(ExecutionTask)
         .join(TaskDependency, TaskDependency.depends_on_id == ExecutionTask.id)
-        .where(TaskDependency.task_id == task.id)
-    ).all()  # fmt: skip
+        .where(TaskDependency.task_id == task_id)
+    )
+    return list(session.scalars(query))
+
+
+def _make_pending(session: Session, task: ExecutionTask) -> ExecutionTask:
+    """Reset a finished task to wait for its parents again, with a fresh attempt budget."""
     task.status, task.attempts, task.error, task.traceback = "pending", 0, None, None
-    task.finished_at = task.not_before = None
+    task.started_at = task.finished_at = task.not_before = task.duration_ms = None
     task.cancel_requested = False
-    task.waiting_on = sum(s != "succeeded" for s in parents)
+    task.waiting_on = sum(p.status != "succeeded" for p in _parents(session, task.id))
     session.flush()
     return task
 
