@@ -243,9 +243,9 @@ def test_retrying_a_failed_task_brings_back_what_it_made_skip(migrated: Engine):
     assert [task(migrated, i).status for i in (parent, child, grandchild)] == [
         "failed", "skipped", "skipped",
     ]  # fmt: skip
-    with pytest.raises(BadInput, match=f"depends on {parent}, which failed") as refused:
-        with session_scope(migrated) as session:
-            service.retry(session, child)
+    refusal = pytest.raises(BadInput, match=f"depends on {parent}, which failed")
+    with refusal as refused, session_scope(migrated) as session:
+        service.retry(session, child)
     assert refused.value.hint.startswith(f"Retry {parent}")
     with session_scope(migrated) as session:
         revived = [t.id for t in service.retry(session, parent)]
