@@ -24,9 +24,9 @@ LINGER_S = 0.002
 
 @dataclass
 class _Request:
-    take: tuple[str, int] | None = None
-    outcome: leases.Outcome | None = None
-    done: "Future[Any]" = field(default_factory=Future)
+    takes: list[tuple[str, int]] = field(default_factory=list)
+    outcomes: list[leases.Outcome] = field(default_factory=list)
+    done: "Future[list[Any]]" = field(default_factory=Future)
 
 
 class Batcher:
@@ -37,18 +37,17 @@ class Batcher:
         self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="governor-batcher", daemon=True).start()
 
-    def take_over(self, task_id: str, attempt: int) -> leases.Claimed | None:
-        """Take a dispatched attempt over; None when the message is stale."""
-        request = _Request(take=(task_id, attempt))
+    def take_over(self, attempts: list[tuple[str, int]]) -> list[leases.Claimed]:
+        """Take dispatched attempts (task id, attempt) over; stale ones are left out."""
+        request = _Request(takes=attempts)
         self._queue.put(request)
-        result: leases.Claimed | None = request.done.result()
-        return result
+        return [claimed for claimed in request.done.result() if claimed is not None]
 
-    def record(self, outcome: leases.Outcome) -> str:
-        """Record how an attempt ended; return the status written ('' if the lease was lost)."""
-        request = _Request(outcome=outcome)
+    def record(self, outcomes: list[leases.Outcome]) -> list[str]:
+        """Record how attempts ended; the status written for each ('' if the lease was lost)."""
+        request = _Request(outcomes=outcomes)
         self._queue.put(request)
-        return str(request.done.result())
+        return [str(status) for status in request.done.result()]
 
     def _serve(self) -> None:
         while True:
@@ -68,10 +67,13 @@ class Batcher:
             for request, result in zip(batch, results, strict=True):
                 request.done.set_result(result)
 
-    def _write(self, batch: list[_Request]) -> list[Any]:
-        takes = [r.take for r in batch if r.take is not None]
-        outcomes = [r.outcome for r in batch if r.outcome is not None]
+    def _write(self, batch: list[_Request]) -> list[list[Any]]:
+        takes = [take for r in batch for take in r.takes]
+        outcomes = [outcome for r in batch for outcome in r.outcomes]
         with untraced(), session_scope(self.engine) as session:
             claimed = leases.take_over(session, takes, self.owner, self.lease_s) if takes else {}
             written = iter(leases.record(session, self.owner, outcomes))
-        return [claimed.get(r.take[0]) if r.take is not None else next(written) for r in batch]
+        return [
+            [claimed.get(task_id) for task_id, _ in r.takes] + [next(written) for _ in r.outcomes]
+            for r in batch
+        ]

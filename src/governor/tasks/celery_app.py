@@ -12,7 +12,7 @@ from governor.storage.db import get_engine
 from governor.tasks.batcher import Batcher
 from governor.tasks.runner import Runner, worker_name
 
-RUN_ATTEMPT = "governor.run_attempt"
+RUN_ATTEMPTS = "governor.run_attempts"
 QUEUE = "governor"
 
 
@@ -39,7 +39,7 @@ def celery_app() -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
     )
-    app.task(name=RUN_ATTEMPT)(run_attempt)
+    app.task(name=RUN_ATTEMPTS)(run_attempts)
     return app
 
 
@@ -59,16 +59,15 @@ def _runner() -> tuple[Runner, Batcher]:
     return runner, Batcher(runner.engine, runner.owner, runner.lease_s)
 
 
-def run_attempt(task_id: str, attempt: int) -> Any:
-    """Take the dispatched attempt over (unless it is stale), run it, record how it ended."""
+def run_attempts(attempts: list[list[Any]]) -> list[str]:
+    """Take dispatched attempts over (not the stale ones), run them together, record them."""
     runner, batcher = _runner()
-    claimed = batcher.take_over(task_id, attempt)
-    if claimed is None:
-        return None  # an older copy of a message whose task was dispatched again
-    outcome = asyncio.run_coroutine_threadsafe(runner.execute(claimed), _event_loop()).result()
-    return batcher.record(outcome)
+    claimed = batcher.take_over([(str(task_id), int(attempt)) for task_id, attempt in attempts])
+    loop = _event_loop()
+    running = [asyncio.run_coroutine_threadsafe(runner.execute(c), loop) for c in claimed]
+    return batcher.record([future.result() for future in running])
 
 
-def send(task_id: str, attempt: int) -> None:
-    """Queue one attempt for the workers."""
-    celery_app().send_task(RUN_ATTEMPT, args=[task_id, attempt], queue=QUEUE)
+def send(attempts: list[tuple[str, int]]) -> None:
+    """Queue attempts for the workers, as one message."""
+    celery_app().send_task(RUN_ATTEMPTS, args=[attempts], queue=QUEUE)

@@ -1,4 +1,4 @@
-"""A worker killed with SIGKILL mid-task loses nothing: every task ends once, none stays running."""
+"""Real executor processes: a worker killed mid-task loses nothing; a backlog runs in chunks."""
 
 import importlib
 import os
@@ -26,6 +26,7 @@ def _agent_tasks():
     importlib.reload(agent_tasks)  # registers slow_step here too, for submit
     yield
     registry.unregister("slow_step")
+    registry.unregister("quick_step")
 
 
 def statuses(engine) -> Counter[str]:
@@ -97,3 +98,23 @@ def test_embedded_server_killed_mid_task(migrated, tmp_path):
         check_outcome(engine, log, ids, first.pid)
     finally:
         stop(first, *([second] if second else []))
+
+
+def test_a_backlog_goes_to_celery_in_chunks_and_all_of_it_runs(migrated, broker_url, tmp_path):
+    env = governor_env(database_url=str(migrated.url.render_as_string(hide_password=False)),
+                       broker_url=broker_url, executor="celery")  # fmt: skip
+    for n in range(300):
+        governor.submit("quick_step", n)
+    worker = start(["worker", "-c", "4"], env, tmp_path / "worker.log")
+    server = start(["serve", "--port", str(free_port())], env, tmp_path / "serve.log")
+    try:
+        engine = get_engine()
+        wait_until(lambda: statuses(engine)["succeeded"] == 300, "the backlog to be done")
+    finally:
+        stop(worker, server)
+    log = (tmp_path / "worker.log").read_text().splitlines()
+    messages = sum("governor.run_attempts[" in line and "received" in line for line in log)
+    assert 0 < messages < 300  # several attempts travelled in one message
+    with engine.connect() as conn:
+        outputs = conn.scalars(sa.select(ExecutionTask.output)).all()
+    assert sorted(outputs) == list(range(300))
