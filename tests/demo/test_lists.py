@@ -1,5 +1,6 @@
 """Lists, cursors, filters, retrieve, expand, auth and rate limits, through the official SDK."""
 
+import itertools
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ def test_auto_paging_yields_all_250_charges_newest_first_exactly_once(
     assert len(seen) == 250
     assert len({c.id for c in seen}) == 250
     assert [c.id for c in seen] == [c["id"] for c in reversed(made)]
-    assert all(a.created >= b.created for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a.created >= b.created for a, b in itertools.pairwise(seen))
 
 
 def test_default_limit_and_list_envelope(server: StripeServer, store: StripeStore) -> None:
@@ -81,7 +82,9 @@ def test_unknown_cursor_is_an_invalid_request(client: stripe.StripeClient) -> No
     assert caught.value.param == "starting_after"
 
 
-def test_retrieve_and_404(store: StripeStore, client: stripe.StripeClient) -> None:
+def test_retrieve_and_404(
+    store: StripeStore, server: StripeServer, client: stripe.StripeClient
+) -> None:
     charge = store.create_charge(2500, "eur", metadata={"order": "o-1"})
     got = client.v1.charges.retrieve(charge["id"])
     assert got.id == charge["id"]
@@ -96,7 +99,7 @@ def test_retrieve_and_404(store: StripeStore, client: stripe.StripeClient) -> No
 
     for kind in ("refunds", "disputes", "payouts", "balance_transactions", "events"):
         response = httpx.get(
-            f"{client._requestor.base_addresses['api']}/v1/{kind}/x_1",  # type: ignore[index]
+            f"{server.url}/v1/{kind}/x_1",
             headers={"Authorization": "Bearer sk_test_1"},
         )
         assert response.status_code == 404
@@ -112,7 +115,9 @@ def test_expand_balance_transaction(store: StripeStore, client: stripe.StripeCli
 
     one = client.v1.charges.retrieve(charge["id"], {"expand": ["balance_transaction"]})
     assert isinstance(one.balance_transaction, stripe.BalanceTransaction)
-    assert one.balance_transaction.net == one.balance_transaction.amount - one.balance_transaction.fee
+    assert (
+        one.balance_transaction.net == one.balance_transaction.amount - one.balance_transaction.fee
+    )
 
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.charges.list({"expand": ["data.customer"]})
@@ -120,7 +125,7 @@ def test_expand_balance_transaction(store: StripeStore, client: stripe.StripeCli
 
 def test_unknown_parameter_and_bad_limit_rejected(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError, match="unknown parameter"):
-        client.v1.charges.list({"colour": "blue"})  # type: ignore[typeddict-unknown-key]
+        client.v1.charges.list({"colour": "blue"})  # type: ignore[arg-type]
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.charges.list({"limit": 101})
     assert caught.value.param == "limit"
@@ -149,8 +154,9 @@ def test_rate_limit_then_recovery(store: StripeStore, server: StripeServer) -> N
     with pytest.raises(stripe.RateLimitError) as caught:
         client.v1.charges.list()
     assert caught.value.http_status == 429
-    assert caught.value.json_body is not None
-    assert caught.value.json_body["error"]["code"] == "rate_limit"
+    body = caught.value.json_body
+    assert isinstance(body, dict)
+    assert body["error"]["code"] == "rate_limit"
     assert caught.value.headers is not None
     assert caught.value.headers["Retry-After"] == "3"
 
