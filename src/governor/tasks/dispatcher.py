@@ -16,9 +16,10 @@ from governor.tasks.runner import worker_name
 from governor.tracing.context import untraced
 
 MAX_CHUNK = 8
+BACKLOG = 64 * MAX_CHUNK  # ready tasks counted at most, to size the chunks
 
 
-def chunk_size(ready: int) -> int:
+def chunk_size(ready: int) -> int:  # ready: claimed now plus still waiting
     """Attempts per message: one while few are ready, up to MAX_CHUNK under a backlog.
 
     One attempt a message spreads a few tasks over every worker; under a backlog, a message's
@@ -60,7 +61,8 @@ class Dispatcher:
         """Claim what can run now and queue it; return how many attempts were queued."""
         with untraced(), session_scope(self.engine) as session:
             claimed = self._claim(session)
-        size = chunk_size(len(claimed))
+            backlog = leases.ready_count(session, BACKLOG) if claimed else 0
+        size = chunk_size(len(claimed) + backlog)
         for start in range(0, len(claimed), size):
             send([(c.id, c.attempt) for c in claimed[start : start + size]])
         return len(claimed)

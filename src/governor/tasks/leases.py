@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from governor.models import ExecutionTask
@@ -100,6 +100,12 @@ def claim(
     expires = now + timedelta(seconds=lease_s)
     rows = session.execute(_TAKE, {"ids": ids, "owner": owner, "now": now, "expires": expires})
     return [Claimed(*row) for row in rows]
+
+
+def ready_count(session: Session, at_most: int) -> int:
+    """How many tasks are ready to run now, counted up to `at_most` (a cheap backlog gauge)."""
+    ready = _READY.limit(at_most).subquery()
+    return int(session.scalar(select(func.count()).select_from(ready), {"now": utcnow()}) or 0)
 
 
 def claim_batch(
