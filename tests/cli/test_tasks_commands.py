@@ -62,3 +62,17 @@ def test_gate_pause_status_resume(migrated, cli):
     assert state["actor"]
     assert cli("gate", "resume", "--reason", "checked").exit_code == 0
     assert json.loads(cli("gate", "status", "--json").stdout)["state"] == "open"
+
+
+def test_a_worker_refuses_a_drifted_schema(engine, cli):
+    cli("db", "upgrade", "0001")
+    result = cli("worker")
+    assert result.exit_code == 1
+    assert "execution_tasks.ai_model: missing in the database" in result.stderr
+
+
+def test_profile_with_no_finished_tasks_says_so(migrated, cli):
+    result = cli("tasks", "profile")
+    assert result.exit_code == 0
+    assert "No finished tasks to profile yet." in result.stdout
+    assert cli("tasks", "profile", "--since", "yesterday").exit_code == 2

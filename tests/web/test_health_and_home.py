@@ -62,3 +62,17 @@ def test_the_home_page_shows_drift_instead_of_failing(engine):
     assert page.status_code == 200
     assert 'id="schema-verdict">drift<' in page.text
     assert "run: governor db upgrade" in page.text
+
+
+def test_healthz_is_503_when_the_database_cannot_be_reached(monkeypatch):
+    from tests.support.ports import free_port
+
+    monkeypatch.setenv(
+        "GOVERNOR_DATABASE_URL", f"postgresql://gov:s3cretpw@127.0.0.1:{free_port()}/gov"
+    )
+    get_settings.cache_clear()
+    response = client().get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["schema"]["verdict"] == "unreachable"
+    assert "s3cretpw" not in response.text
