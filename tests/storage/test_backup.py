@@ -193,3 +193,33 @@ def test_backup_and_restore_from_the_command_line(migrated: Engine, cli, tmp_pat
     assert restored.exit_code == 0, restored.stderr
     assert "saved the current database to" in restored.stdout
     assert task_ids(get_engine()) == {task_id}
+
+
+def test_restoring_the_oldest_backup_survives_the_retention(migrated: Engine, monkeypatch):
+    from governor.config import get_settings
+
+    monkeypatch.setenv("GOVERNOR_BACKUP_KEEP", "2")
+    get_settings.cache_clear()
+    task_id = insert_task(migrated)
+    oldest = create_backup(migrated)
+    create_backup(migrated)
+    with migrated.begin() as conn:
+        conn.execute(sa.text("DELETE FROM execution_tasks"))
+    restore_backup(get_engine(), oldest.path)  # its safety copy must not prune it away first
+    assert task_ids(get_engine()) == {task_id}
+    assert len(list_backups()) == 2
+
+
+def test_other_schemas_in_the_database_do_not_break_a_restore(postgres_server):
+    engine = get_engine(postgres_server.create_database("schemas"))
+    migrate(engine, "upgrade", "head", backup=False)
+    with engine.begin() as conn:  # as the outbound limiter's counters live beside Governor's
+        conn.execute(sa.text("CREATE SCHEMA governor_outbound"))
+        conn.execute(sa.text("CREATE TABLE governor_outbound.counters (id INTEGER)"))
+    task_id = insert_task(engine)
+    backup = create_backup(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM execution_tasks"))
+    restore_backup(engine, backup.path)
+    assert task_ids(engine) == {task_id}
+    assert check_schema(engine).problems == []

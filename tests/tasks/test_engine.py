@@ -252,3 +252,70 @@ def test_retrying_a_failed_task_brings_back_what_it_made_skip(migrated: Engine):
     assert revived == [parent, child, grandchild]
     run(migrated)
     assert [task(migrated, i).status for i in (parent, child, grandchild)] == ["succeeded"] * 3
+
+
+def test_an_output_the_table_cannot_hold_fails_the_task_not_the_executor(migrated: Engine):
+    registry.task("returns_a_set", max_attempts=1)(lambda ctx: {1, 2})
+    registry.task("fine")(lambda ctx: "ok")
+    bad = submit(migrated, "returns_a_set")
+    good = submit(migrated, "fine")
+    run(migrated)
+    assert task(migrated, bad).status == "failed"
+    assert "not JSON serializable" in task(migrated, bad).error
+    assert task(migrated, good).status == "succeeded"
+
+
+def test_a_timeout_raised_by_the_handler_is_its_own_error(migrated: Engine):
+    @registry.task("slow_api", max_attempts=1, timeout=30)
+    def slow_api(ctx):
+        raise TimeoutError("supplier API did not answer")
+
+    task_id = submit(migrated, "slow_api")
+    run(migrated)
+    failed = task(migrated, task_id)
+    assert failed.error == "TimeoutError: supplier API did not answer"
+    assert "Traceback" in failed.traceback
+
+
+def test_a_lease_lost_on_the_last_attempt_fails_the_task(migrated: Engine):
+    import sqlalchemy as sa
+
+    from governor.models import ExecutionTask
+    from governor.models.types import utcnow
+
+    registry.task("crashes_its_worker", max_attempts=2)(lambda ctx: "never runs here")
+    task_id = submit(migrated, "crashes_its_worker")
+    child = submit(migrated, "crashes_its_worker", after=[task_id])
+    with migrated.begin() as conn:  # as a worker killed during the last attempt leaves it
+        conn.execute(
+            sa.update(ExecutionTask)
+            .where(ExecutionTask.id == task_id)
+            .values(status="running", attempts=2, lease_owner="embedded:dead:1",
+                    lease_expires_at=utcnow(), started_at=utcnow())
+        )  # fmt: skip
+    run(migrated)
+    lost = task(migrated, task_id)
+    assert (lost.status, lost.attempts) == ("failed", 2)
+    assert "lease ran out during the last attempt" in lost.error
+    assert task(migrated, child).status == "skipped"
+
+
+def test_a_failed_turn_is_retried_and_loses_no_outcome(migrated: Engine, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from governor.tasks import leases
+
+    registry.task("step_a")(lambda ctx: ctx.input)
+    ids = [submit(migrated, "step_a", n) for n in range(5)]
+    real_record, failures = leases.record, []
+
+    def flaky_record(session, owner, outcomes):
+        if outcomes and not failures:
+            failures.append(len(outcomes))
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        return real_record(session, owner, outcomes)
+
+    monkeypatch.setattr(leases, "record", flaky_record)
+    run(migrated)
+    assert failures  # the turn did fail once
+    assert [task(migrated, i).output for i in ids] == list(range(5))

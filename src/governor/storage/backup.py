@@ -48,7 +48,7 @@ def default_path(engine: Engine, revision: str | None, backup_dir: Path | None =
     return folder / f"{PREFIX}{stamp}-{revision or 'empty'}{SUFFIX[_dialect(engine)]}"
 
 
-def create_backup(engine: Engine, path: Path | None = None) -> Backup:
+def create_backup(engine: Engine, path: Path | None = None, *, prune_old: bool = True) -> Backup:
     """Back up the whole database, check that the copy reads, then keep the newest N."""
     revision = governor_revision(engine)
     if revision is None:
@@ -73,7 +73,8 @@ def create_backup(engine: Engine, path: Path | None = None) -> Backup:
         partial.unlink(missing_ok=True)
     if backup.revision != revision:
         raise BackupError(f"the backup {target} reads revision {backup.revision}, not {revision}")
-    prune(target.parent)
+    if prune_old:
+        prune(target.parent)
     return Backup(target, backup.dialect, revision, backup.created_at, backup.size_bytes)
 
 
@@ -147,6 +148,8 @@ def restore_backup(engine: Engine, path: Path) -> Restored:
         )
     previous = _safety_copy(engine)
     load_backup(engine, backup)
+    if previous is not None:  # only now: pruning first could delete the backup being restored
+        prune(previous.path.parent)
     return Restored(backup, previous)
 
 
@@ -160,4 +163,6 @@ def governor_revision(engine: Engine) -> str | None:
 
 
 def _safety_copy(engine: Engine) -> Backup | None:
-    return create_backup(engine) if governor_revision(engine) is not None else None
+    if governor_revision(engine) is None:
+        return None
+    return create_backup(engine, prune_old=False)

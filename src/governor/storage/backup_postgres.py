@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
@@ -78,7 +79,10 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> str:
 def dump(url: URL, target: Path) -> None:
     """Write the whole database in pg_dump's custom format."""
     conninfo, env = _connection(url)
-    _run([_tool("pg_dump"), "--format=custom", f"--file={target}", f"--dbname={conninfo}"], env)
+    # Only Governor's schema: others in the database (the outbound limiter's counters) are not
+    # Governor's data, and the restore drops and reloads `public` alone.
+    args = [_tool("pg_dump"), "--format=custom", "--schema=public", f"--file={target}"]
+    _run([*args, f"--dbname={conninfo}"], env)
 
 
 def read_revision(path: Path) -> str | None:
@@ -102,6 +106,14 @@ def read_revision(path: Path) -> str | None:
     return None if value == "\\." else value
 
 
+def _without_schema_entry(backup: Path) -> str:
+    """The archive's table of contents less `CREATE SCHEMA public`: the schema stays, and only
+    its tables are replaced (a dump of one schema always carries its creation)."""
+    listing = _run([_tool("pg_restore"), "--list", str(backup)])
+    return "".join(line for line in listing.splitlines(keepends=True)
+                   if " SCHEMA - public " not in line)  # fmt: skip
+
+
 def load(backup: Path, url: URL) -> None:
     """Replace every table of the database with the backup's, all or nothing."""
     conninfo, env = _connection(url)
@@ -113,10 +125,14 @@ def load(backup: Path, url: URL) -> None:
     assert psql.stdin is not None and psql.stderr is not None
     psql.stdin.write(DROP_TABLES)
     psql.stdin.flush()
-    restore = subprocess.run(
-        [_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(backup)],
-        stdout=psql.stdin, stderr=subprocess.PIPE, check=False,
-    )  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".list") as contents:
+        contents.write(_without_schema_entry(backup))
+        contents.flush()
+        restore = subprocess.run(
+            [_tool("pg_restore"), "--no-owner", "--no-privileges", f"--use-list={contents.name}",
+             "--file=-", str(backup)],
+            stdout=psql.stdin, stderr=subprocess.PIPE, check=False,
+        )  # fmt: skip
     if restore.returncode != 0:
         psql.kill()  # psql would commit what it has read at end of input: abort it instead
         psql.wait()

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -15,7 +16,9 @@ from governor.tasks.celery_app import dispatch_lease_s, send
 from governor.tasks.runner import worker_name
 from governor.tracing.context import untraced
 
+log = logging.getLogger("governor.tasks")
 MAX_CHUNK = 8
+RETRY_S = 1.0
 BACKLOG = 64 * MAX_CHUNK  # ready tasks counted at most, to size the chunks
 
 
@@ -64,12 +67,23 @@ class Dispatcher:
             backlog = leases.ready_count(session, BACKLOG) if claimed else 0
         size = chunk_size(len(claimed) + backlog)
         for start in range(0, len(claimed), size):
-            send([(c.id, c.attempt) for c in claimed[start : start + size]])
+            try:
+                send([(c.id, c.attempt) for c in claimed[start : start + size]])
+            except Exception:  # the broker is gone: what was not sent goes back to pending
+                with untraced(), session_scope(self.engine) as session:
+                    leases.release(session, self.owner, [c.id for c in claimed[start:]])
+                raise
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until `stop` is set."""
         while not stop.is_set():
-            if not await asyncio.to_thread(self.dispatch_once):
+            try:
+                dispatched = await asyncio.to_thread(self.dispatch_once)
+            except Exception:  # a lost database or broker must not end dispatching for good
+                log.exception("dispatch failed; trying again")
+                dispatched = 0
+                await asyncio.sleep(RETRY_S)
+            if not dispatched:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.poll_s)

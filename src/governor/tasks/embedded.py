@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 from governor.models import ExecutionTask
 from governor.tasks import gate, leases, registry
 from governor.tasks.runner import Runner, worker_name
+
+log = logging.getLogger("governor.tasks")
+RETRY_TURN_S = 0.5
 
 
 @dataclass
@@ -37,31 +41,37 @@ class EmbeddedExecutor:
         self._wake = asyncio.Event()
         self._renewed_at = time.monotonic()
         self._attempts: set[asyncio.Task[None]] = set()
+        self._release: list[str] = []  # claimed attempts to hand back at the next turn
+        self._gate_open = True  # as the last turn saw it
 
     def _held(self) -> Counter[str]:
         return self._running + Counter(c.type for c in self._queued)
 
-    def _turn(self, session: Session, outcomes: list[leases.Outcome]) -> list[leases.Claimed]:
-        """One unit of work: write the finished attempts, keep the queue's leases, claim more."""
+    def _turn(
+        self, session: Session, outcomes: list[leases.Outcome], release: list[str],
+        renew: list[str], held: Counter[str],
+    ) -> tuple[list[leases.Claimed], bool]:  # fmt: skip
+        """One unit of work, run off the loop on snapshots taken on it: write the finished
+        attempts, hand back what a closed gate holds, keep the queue's leases, claim more."""
         leases.record(session, self.owner, outcomes)
+        leases.release(session, self.owner, release)
+        leases.renew(session, self.owner, renew, self.lease_s)
         agents_allowed = gate.status(session).open
-        if not agents_allowed:  # a closed gate: queued agent tasks go back unstarted
-            held_back = [c for c in self._queued if c.kind != "system"]
-            leases.release(session, self.owner, [c.id for c in held_back])
-            self._queued = deque(c for c in self._queued if c.kind == "system")
-        if self._queued and time.monotonic() - self._renewed_at > self.lease_s / 3:
-            leases.renew(session, self.owner, [c.id for c in self._queued], self.lease_s)
-            self._renewed_at = time.monotonic()
-        held = self._held()
         free = 2 * self.concurrency - sum(held.values())
         if free <= 0:
-            return []
+            return [], agents_allowed
         room = {t: spec.concurrency - held[t]
                 for t, spec in registry.known().items() if spec.concurrency}  # fmt: skip
-        return leases.claim_batch(
+        claimed = leases.claim_batch(
             session, self.owner, free, lease_s=self.lease_s, agents_allowed=agents_allowed,
             type_room=room,
         )  # fmt: skip
+        return claimed, agents_allowed
+
+    def _startable(self, item: leases.Claimed, limits: dict[str, int]) -> bool:
+        if not self._gate_open and item.kind != "system":
+            return False  # claimed before the gate closed: it goes back at the next turn
+        return item.type not in limits or self._running[item.type] < limits[item.type]
 
     def _start_queued(self) -> None:
         """Start queued attempts while slots are free (and their type is under its limit)."""
@@ -69,7 +79,7 @@ class EmbeddedExecutor:
         waiting: deque[leases.Claimed] = deque()
         while self._queued and sum(self._running.values()) < self.concurrency:
             item = self._queued.popleft()
-            if item.type in limits and self._running[item.type] >= limits[item.type]:
+            if not self._startable(item, limits):
                 waiting.append(item)
                 continue
             self._running[item.type] += 1
@@ -87,36 +97,55 @@ class EmbeddedExecutor:
             self._start_queued()  # the freed slot takes the next claimed task at once
             self._wake.set()
 
+    def _plan(self) -> tuple[list[leases.Outcome], list[str], list[str], Counter[str]]:
+        """Take, on the loop, what the next turn writes: outcomes, releases, renewals."""
+        outcomes, self._finished = self._finished, []
+        release = self._release
+        if not self._gate_open:  # queued agent attempts go back unstarted
+            release += [c.id for c in self._queued if c.kind != "system"]
+            self._queued = deque(c for c in self._queued if c.kind == "system")
+        self._release = []
+        renew: list[str] = []
+        if self._queued and time.monotonic() - self._renewed_at > self.lease_s / 3:
+            renew, self._renewed_at = [c.id for c in self._queued], time.monotonic()
+        return outcomes, release, renew, self._held()
+
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
         """Claim and run tasks until `stop` is set (or, with until_idle, nothing is left to do).
 
         Finished attempts are written together with the next claim, in one transaction per
-        turn of the loop, however many attempts ended since the last turn.
+        turn of the loop, however many attempts ended since the last turn. A turn that fails
+        (the database is locked or gone) is logged and tried again with the same writes.
         """
-        attempts = self._attempts
-        while True:
-            outcomes, self._finished = self._finished, []
-            if stop.is_set():
-                queued, self._queued = [c.id for c in self._queued], deque()
-                await self.runner.db(self._stop, outcomes, queued)
-                break
-            claimed = await self.runner.db(self._turn, outcomes)
+        while not stop.is_set():
+            outcomes, release, renew, held = self._plan()
+            try:
+                claimed, self._gate_open = await self.runner.db(
+                    self._turn, outcomes, release, renew, held
+                )
+            except Exception:
+                log.exception("executor turn failed; trying again")
+                self._finished, self._release = outcomes + self._finished, release
+                await asyncio.sleep(RETRY_TURN_S)
+                continue
             self._queued.extend(claimed)
             self._start_queued()
-            idle = not claimed and not attempts and not self._finished and not self._queued
+            idle = not claimed and not self._attempts and not self._finished and not self._queued
             if until_idle and idle and not await self.runner.db(has_work):
                 break
             if not claimed and not self._finished:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
-        if attempts:
-            await asyncio.gather(*attempts, return_exceptions=True)
-            await self.runner.db(leases.record, self.owner, self._finished)
+        queued = [c.id for c in self._queued]  # not started: handed back, not run on the way out
+        self._queued = deque()
+        if self._attempts:
+            await asyncio.gather(*self._attempts, return_exceptions=True)
+        await self.runner.db(self._stop, self._finished, self._release + queued)
 
-    def _stop(self, session: Session, outcomes: list[leases.Outcome], queued: list[str]) -> None:
+    def _stop(self, session: Session, outcomes: list[leases.Outcome], release: list[str]) -> None:
         leases.record(session, self.owner, outcomes)
-        leases.release(session, self.owner, queued)
+        leases.release(session, self.owner, release)
 
     async def run_until_idle(self) -> None:
         """Run until no task is pending or running (tests and benchmarks)."""

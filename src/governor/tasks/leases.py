@@ -50,7 +50,18 @@ _READY = (
            or_(T.not_before.is_(None), T.not_before <= _NOW))
     .order_by(T.created_at)
 )  # fmt: skip
-_EXPIRED = select(T.id).where(T.status == "running", T.lease_expires_at < _NOW)
+_LOST = and_(T.status == "running", T.lease_expires_at < _NOW)
+# A lost lease runs again while attempts remain; a queued, never-started one always may.
+_EXPIRED = select(T.id).where(
+    _LOST, or_(T.attempts < T.max_attempts, T.lease_owner.startswith(DISPATCHED))
+)
+_EXHAUSTED = (
+    update(_TASKS)
+    .where(_LOST, T.attempts >= T.max_attempts, ~T.lease_owner.startswith(DISPATCHED))
+    .values(status="failed", lease_owner=None, lease_expires_at=None, finished_at=_NOW,
+            error="the lease ran out during the last attempt: its worker stopped or was killed")
+    .returning(T.id)
+)  # fmt: skip
 # An attempt that was queued for a worker but never taken over is sent again as the same
 # attempt; one that a worker had started (and lost) counts as an attempt.
 _NEVER_STARTED = and_(T.status == "running", T.lease_owner.startswith(DISPATCHED))
@@ -82,6 +93,8 @@ def claim(
     the select and the update below happen as one step.
     """
     now = utcnow()
+    for task_id in session.scalars(_EXHAUSTED, {"now": now}).all():
+        skip_dependents(session, [task_id], f"dependency {task_id} failed")
     ids: list[str] = []
     for candidates in (_READY, _EXPIRED):
         if len(ids) >= limit:

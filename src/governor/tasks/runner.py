@@ -2,6 +2,7 @@
 
 import asyncio
 import contextvars
+import json
 import logging
 import os
 import socket
@@ -63,7 +64,12 @@ class Runner:
         """Renew the lease while the handler runs; stop the handler when a cancel is asked."""
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            if task_id in await self.db(leases.renew, self.owner, [task_id], self.lease_s):
+            try:
+                wanted = await self.db(leases.renew, self.owner, [task_id], self.lease_s)
+            except Exception:  # one failed renewal must not end renewing; the next may work
+                log.exception("could not renew the lease of %s", task_id)
+                continue
+            if task_id in wanted:
                 context.request_cancel()
                 work.cancel()
                 return
@@ -80,6 +86,7 @@ class Runner:
             return leases.Outcome(claimed, status, started_at=started, usage=totals.columns(),
                                   **details)  # fmt: skip
 
+        deadline = asyncio.timeout(claimed.timeout_s)
         try:
             spec = registry.get(claimed.type)
             backoff = spec.backoff
@@ -87,19 +94,20 @@ class Runner:
                 work = self._start(spec, context)
                 keeper = asyncio.create_task(self._keep_lease(claimed.id, context, work))
                 try:
-                    output = await asyncio.wait_for(work, timeout=claimed.timeout_s)
+                    async with deadline:
+                        output = await work
                 finally:
                     keeper.cancel()
+            json.dumps(output, allow_nan=False)  # an output the table cannot hold fails here
         except asyncio.CancelledError:
             if not context.cancelled():
                 raise  # the executor is stopping: the lease expires and the task runs again
             return ended("cancelled", error="cancelled by request")
-        except TimeoutError:
-            context.request_cancel()
-            return ended(
-                "failed", error=f"timed out after {claimed.timeout_s} s", backoff_s=backoff
-            )
         except Exception as problem:
+            if isinstance(problem, TimeoutError) and deadline.expired():
+                context.request_cancel()
+                error = f"timed out after {claimed.timeout_s} s"
+                return ended("failed", error=error, backoff_s=backoff)
             return ended("failed", error=f"{type(problem).__name__}: {problem}", backoff_s=backoff,
                          traceback=traceback.format_exc())  # fmt: skip
         return ended("succeeded", output=output)

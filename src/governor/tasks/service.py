@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from governor.errors import BadInput, NotFound
@@ -42,12 +43,9 @@ def submit(
 ) -> str:
     """Record a pending task and its dependencies; return its id (the first for a repeated key)."""
     spec = registry.get(type)
-    if idempotency_key is not None:
-        existing = session.scalar(
-            select(ExecutionTask.id).where(ExecutionTask.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            return existing
+    existing = _with_key(session, idempotency_key)
+    if existing is not None:
+        return existing
     try:
         json.dumps(input)
     except (TypeError, ValueError) as error:
@@ -65,8 +63,14 @@ def submit(
     if blocked:
         task.status, task.finished_at = "skipped", utcnow()
         task.error = f"dependency {blocked[0].id} {blocked[0].status}"
-    session.add(task)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent submit with the same key may win the race
+            session.add(task)
+    except IntegrityError:
+        won = _with_key(session, idempotency_key)
+        if won is None:
+            raise
+        return won
     session.add_all(TaskDependency(task_id=task.id, depends_on_id=p.id) for p in parents)
     if parents:  # parents learn they have one more dependent, under their row lock
         session.execute(
@@ -76,6 +80,13 @@ def submit(
         )
     session.flush()
     return task.id
+
+
+def _with_key(session: Session, idempotency_key: str | None) -> str | None:
+    if idempotency_key is None:
+        return None
+    query = select(ExecutionTask.id).where(ExecutionTask.idempotency_key == idempotency_key)
+    return session.scalar(query)
 
 
 def _dependencies(session: Session, after: Sequence[str]) -> list[ExecutionTask]:
@@ -96,9 +107,9 @@ def _dependencies(session: Session, after: Sequence[str]) -> list[ExecutionTask]
     return [found[i] for i in wanted]
 
 
-def get_task(session: Session, task_id: str) -> ExecutionTask:
-    """One task, or NotFound."""
-    task = session.get(ExecutionTask, task_id)
+def get_task(session: Session, task_id: str, *, lock: bool = False) -> ExecutionTask:
+    """One task (row-locked until the commit when `lock`), or NotFound."""
+    task = session.get(ExecutionTask, task_id, with_for_update=lock)
     if task is None:
         raise NotFound(f"No task {task_id}.", hint="`governor tasks list` shows the ids.")
     return task
@@ -127,7 +138,7 @@ def list_tasks(
 
 def cancel(session: Session, task_id: str) -> ExecutionTask:
     """Cancel a pending task (its dependents are skipped); ask a running one to stop."""
-    task = get_task(session, task_id)
+    task = get_task(session, task_id, lock=True)  # a claim cannot slip in between
     if task.status == "pending":
         task.status, task.finished_at, task.error = "cancelled", utcnow(), "cancelled by request"
         session.flush()
@@ -147,7 +158,7 @@ def retry(session: Session, task_id: str) -> list[ExecutionTask]:
 
     Returns the tasks made pending: the task first, then its revived dependents.
     """
-    task = get_task(session, task_id)
+    task = get_task(session, task_id, lock=True)
     if task.status not in ("failed", "skipped", "cancelled"):
         raise BadInput(f"Task {task_id} is {task.status}; only finished, unsuccessful tasks retry.")
     blocked = [p for p in _parents(session, task.id) if p.status in UNSUCCESSFUL]
@@ -181,6 +192,7 @@ def _parents(session: Session, task_id: str) -> list[ExecutionTask]:
         select(ExecutionTask)
         .join(TaskDependency, TaskDependency.depends_on_id == ExecutionTask.id)
         .where(TaskDependency.task_id == task_id)
+        .with_for_update(of=ExecutionTask)  # a parent finishing now waits for this decision
     )
     return list(session.scalars(query))
 

@@ -72,7 +72,6 @@ class SqlRecorder:
 
 
 current_recorder: ContextVar[SqlRecorder | None] = ContextVar("governor_sql", default=None)
-_WALL_OFFSET_NS = time.time_ns() - time.perf_counter_ns()
 
 
 @lru_cache(maxsize=4096)
@@ -87,13 +86,12 @@ def _do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> b
     if recorder is None:
         return False  # SQLAlchemy runs it as usual
     dialect = context.dialect
-    start = time.perf_counter_ns()
-    try:
+    wall, start = time.time_ns(), time.perf_counter_ns()  # wall clock for the span, the
+    try:  # monotonic one for its length
         dialect.do_execute(cursor, statement, parameters, context)
     finally:
-        end = time.perf_counter_ns()
-        recorder.add(_normalized(statement), dialect.name, start + _WALL_OFFSET_NS,
-                     end + _WALL_OFFSET_NS)  # fmt: skip
+        took = time.perf_counter_ns() - start
+        recorder.add(_normalized(statement), dialect.name, wall, wall + took)
     return True
 
 
