@@ -40,7 +40,9 @@ class EmbeddedExecutor:
         self._finished: list[leases.Outcome] = []  # ended since the last turn of the loop
         self._wake = asyncio.Event()
         self._renewed_at = time.monotonic()
+        self._expired_checked_at = 0.0  # the first turn looks for lost leases
         self._attempts: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # attempts running, as one integer the turn's thread may read
         self._release: list[str] = []  # claimed attempts to hand back at the next turn
         self._gate_open = True  # as the last turn saw it
 
@@ -49,7 +51,7 @@ class EmbeddedExecutor:
 
     def _turn(
         self, session: Session, outcomes: list[leases.Outcome], release: list[str],
-        renew: list[str], held: Counter[str],
+        renew: list[str], held: Counter[str], expired: bool,
     ) -> tuple[list[leases.Claimed], bool]:  # fmt: skip
         """One unit of work, run off the loop on snapshots taken on it: write the finished
         attempts, hand back what a closed gate holds, keep the queue's leases, claim more."""
@@ -57,14 +59,17 @@ class EmbeddedExecutor:
         leases.release(session, self.owner, release)
         leases.renew(session, self.owner, renew, self.lease_s)
         agents_allowed = gate.status(session).open
-        free = 2 * self.concurrency - sum(held.values())
+        # Plain integers, read as they are now (not as the snapshot saw them): attempts that
+        # ended while this turn ran make room at once. The limit is soft, so a count that is
+        # a step behind the loop costs nothing.
+        free = 2 * self.concurrency - (self._in_flight + len(self._queued))
         if free <= 0:
             return [], agents_allowed
         room = {t: spec.concurrency - held[t]
                 for t, spec in registry.known().items() if spec.concurrency}  # fmt: skip
         claimed = leases.claim_batch(
             session, self.owner, free, lease_s=self.lease_s, agents_allowed=agents_allowed,
-            type_room=room,
+            type_room=room, expired=expired,
         )  # fmt: skip
         return claimed, agents_allowed
 
@@ -83,6 +88,7 @@ class EmbeddedExecutor:
                 waiting.append(item)
                 continue
             self._running[item.type] += 1
+            self._in_flight += 1
             attempt = asyncio.create_task(self._attempt(item))
             self._attempts.add(attempt)
             attempt.add_done_callback(self._attempts.discard)
@@ -94,10 +100,11 @@ class EmbeddedExecutor:
             self._finished.append(outcome)  # the list in place now, not the one when it started
         finally:
             self._running[claimed.type] -= 1
+            self._in_flight -= 1
             self._start_queued()  # the freed slot takes the next claimed task at once
             self._wake.set()
 
-    def _plan(self) -> tuple[list[leases.Outcome], list[str], list[str], Counter[str]]:
+    def _plan(self) -> tuple[list[leases.Outcome], list[str], list[str], Counter[str], bool]:
         """Take, on the loop, what the next turn writes: outcomes, releases, renewals."""
         outcomes, self._finished = self._finished, []
         release = self._release
@@ -108,7 +115,12 @@ class EmbeddedExecutor:
         renew: list[str] = []
         if self._queued and time.monotonic() - self._renewed_at > self.lease_s / 3:
             renew, self._renewed_at = [c.id for c in self._queued], time.monotonic()
-        return outcomes, release, renew, self._held()
+        # Leases run out on the scale of lease_s: looking for lost ones a few times per lease
+        # is enough, and saves two statements on every other turn.
+        expired = time.monotonic() - self._expired_checked_at > self.lease_s / 3
+        if expired:
+            self._expired_checked_at = time.monotonic()
+        return outcomes, release, renew, self._held(), expired
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
         """Claim and run tasks until `stop` is set (or, with until_idle, nothing is left to do).
@@ -118,10 +130,10 @@ class EmbeddedExecutor:
         (the database is locked or gone) is logged and tried again with the same writes.
         """
         while not stop.is_set():
-            outcomes, release, renew, held = self._plan()
+            outcomes, release, renew, held, expired = self._plan()
             try:
                 claimed, self._gate_open = await self.runner.db(
-                    self._turn, outcomes, release, renew, held
+                    self._turn, outcomes, release, renew, held, expired
                 )
             except Exception:
                 log.exception("executor turn failed; trying again")

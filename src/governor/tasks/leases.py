@@ -85,18 +85,20 @@ _TAKE_OVER = (
 def claim(
     session: Session, owner: str, limit: int, *, lease_s: float, agents_allowed: bool,
     exclude_types: frozenset[str] = frozenset(), only_type: str | None = None,
+    expired: bool = True,
 ) -> list[Claimed]:  # fmt: skip
-    """Lease up to `limit` ready tasks (then tasks whose lease expired) to `owner`.
+    """Lease up to `limit` ready tasks (then, with `expired`, tasks whose lease ran out).
 
     PostgreSQL locks the candidate rows with FOR UPDATE SKIP LOCKED, so concurrent workers
     take different tasks; SQLite serialises writers with BEGIN IMMEDIATE (storage/db.py), so
     the select and the update below happen as one step.
     """
     now = utcnow()
-    for task_id in session.scalars(_EXHAUSTED, {"now": now}).all():
-        skip_dependents(session, [task_id], f"dependency {task_id} failed")
+    if expired:
+        for task_id in session.scalars(_EXHAUSTED, {"now": now}).all():
+            skip_dependents(session, [task_id], f"dependency {task_id} failed")
     ids: list[str] = []
-    for candidates in (_READY, _EXPIRED):
+    for candidates in (_READY, _EXPIRED) if expired else (_READY,):
         if len(ids) >= limit:
             break
         query = candidates
@@ -123,16 +125,16 @@ def ready_count(session: Session, at_most: int) -> int:
 
 def claim_batch(
     session: Session, owner: str, limit: int, *, lease_s: float, agents_allowed: bool,
-    type_room: dict[str, int],
+    type_room: dict[str, int], expired: bool = True,
 ) -> list[Claimed]:  # fmt: skip
     """Claim up to `limit` tasks, at most `type_room[t]` of each type that has a limit."""
     claimed = claim(session, owner, limit, lease_s=lease_s, agents_allowed=agents_allowed,
-                    exclude_types=frozenset(type_room))  # fmt: skip
+                    exclude_types=frozenset(type_room), expired=expired)  # fmt: skip
     for task_type, room in type_room.items():
         free = min(room, limit - len(claimed))
         if free > 0:
             claimed += claim(session, owner, free, lease_s=lease_s, agents_allowed=agents_allowed,
-                             only_type=task_type)  # fmt: skip
+                             only_type=task_type, expired=expired)  # fmt: skip
     return claimed
 
 

@@ -86,7 +86,7 @@ class Runner:
             return leases.Outcome(claimed, status, started_at=started, usage=totals.columns(),
                                   **details)  # fmt: skip
 
-        deadline = asyncio.timeout(claimed.timeout_s)
+        work: asyncio.Future[Any] | None = None
         try:
             spec = registry.get(claimed.type)
             backoff = spec.backoff
@@ -94,8 +94,7 @@ class Runner:
                 work = self._start(spec, context)
                 keeper = asyncio.create_task(self._keep_lease(claimed.id, context, work))
                 try:
-                    async with deadline:
-                        output = await work
+                    output = await asyncio.wait_for(work, timeout=claimed.timeout_s)
                 finally:
                     keeper.cancel()
             json.dumps(output, allow_nan=False)  # an output the table cannot hold fails here
@@ -104,7 +103,8 @@ class Runner:
                 raise  # the executor is stopping: the lease expires and the task runs again
             return ended("cancelled", error="cancelled by request")
         except Exception as problem:
-            if isinstance(problem, TimeoutError) and deadline.expired():
+            if isinstance(problem, TimeoutError) and work is not None and work.cancelled():
+                # wait_for cancelled the work: the deadline passed (not the handler's own error)
                 context.request_cancel()
                 error = f"timed out after {claimed.timeout_s} s"
                 return ended("failed", error=error, backoff_s=backoff)
