@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # bench/ borrows the tests' PostgreSQL launcher
@@ -29,3 +30,20 @@ def report(figure: str, value: float, unit: str, baseline: str, baseline_value: 
     line = {"figure": figure, "value": round(value, 3), "unit": unit,
             "baseline": baseline, "baseline_value": round(baseline_value, 3), **extra}  # fmt: skip
     print(json.dumps(line), flush=True)
+
+
+def run_embedded(engine: Any, concurrency: int) -> float:
+    """Seconds for the embedded executor, traced as `governor serve` runs it, to run every task."""
+    import asyncio
+
+    from governor.tasks.embedded import EmbeddedExecutor
+    from governor.tracing import configure_tracing, shutdown_tracing
+
+    configure_tracing(engine)
+    executor = EmbeddedExecutor(engine, concurrency=concurrency)
+    start = time.perf_counter()
+    asyncio.run(executor.run_until_idle())
+    elapsed = time.perf_counter() - start
+    executor.close()
+    shutdown_tracing()
+    return elapsed

@@ -5,19 +5,15 @@
 """
 
 import argparse
-import asyncio
 import random
 import tempfile
-import time
 from pathlib import Path
 
 import bench_tasks  # noqa: F401  (registers the handlers)
-from common import report
+from common import report, run_embedded
 from governor.storage.db import create_engine, session_scope
 from governor.storage.migrate import migrate
 from governor.tasks import service
-from governor.tasks.embedded import EmbeddedExecutor
-from governor.tracing import configure_tracing, shutdown_tracing
 
 
 def database(folder: Path, name: str):  # type: ignore[no-untyped-def]
@@ -27,13 +23,7 @@ def database(folder: Path, name: str):  # type: ignore[no-untyped-def]
 
 
 def run(engine, concurrency: int) -> float:  # type: ignore[no-untyped-def]
-    configure_tracing(engine)  # as `governor serve` runs it
-    executor = EmbeddedExecutor(engine, concurrency=concurrency)
-    start = time.perf_counter()
-    asyncio.run(executor.run_until_idle())
-    elapsed = time.perf_counter() - start
-    executor.close()
-    shutdown_tracing()
+    elapsed = run_embedded(engine, concurrency)
     with session_scope(engine, readonly=True) as session:
         counts = service.counts_by_status(session)
     assert set(counts) == {"succeeded"}, counts

@@ -1,7 +1,6 @@
 """10,000 no-op tasks: embedded on SQLite, Governor on Celery+Redis, and bare Celery (baseline)."""
 
 import argparse
-import asyncio
 import os
 import subprocess
 import sys
@@ -13,15 +12,13 @@ import redis
 import sqlalchemy as sa
 
 import bench_tasks  # noqa: F401  (registers the handlers in this process)
-from common import ROOT, report
+from common import ROOT, report, run_embedded
 from governor.config import get_settings
 from governor.models import ExecutionTask
 from governor.storage.db import create_engine, session_scope
 from governor.storage.migrate import migrate
 from governor.tasks import service
 from governor.tasks.dispatcher import Dispatcher
-from governor.tasks.embedded import EmbeddedExecutor
-from governor.tracing import configure_tracing, shutdown_tracing
 from tests.support.postgres import PostgresServer, find_bin_dir
 from tests.support.redis import RedisServer, find_redis
 
@@ -40,15 +37,7 @@ def fresh_database(url: str, tasks: int) -> str:
 
 
 def embedded(url: str) -> float:
-    engine = create_engine(url)
-    configure_tracing(engine)  # as `governor serve` runs it
-    executor = EmbeddedExecutor(engine, concurrency=CONCURRENCY)
-    start = time.perf_counter()
-    asyncio.run(executor.run_until_idle())
-    elapsed = time.perf_counter() - start
-    executor.close()
-    shutdown_tracing()
-    return elapsed
+    return run_embedded(create_engine(url), CONCURRENCY)
 
 
 def env_for(url: str, broker: str) -> dict[str, str]:

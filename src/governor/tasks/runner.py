@@ -112,12 +112,6 @@ class Runner:
                          traceback=traceback.format_exc())  # fmt: skip
         return ended("succeeded", output=output)
 
-    async def attempt(self, claimed: leases.Claimed) -> str:
-        """Run one attempt and record it; return the status written ('' if the lease was lost)."""
-        outcome = await self.execute(claimed)
-        [status] = await self.db(leases.record, self.owner, [outcome])
-        return str(status)
-
     def close(self) -> None:
         """Stop the thread pool (running sync handlers finish on their own)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
