@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from governor.errors import ConfigError
@@ -98,12 +98,28 @@ class Settings(BaseSettings):
     outbound_breaker_reset_seconds: float = Field(
         30.0, gt=0, description="How long an open circuit waits before trying the host again."
     )
+    stripe_api_key: SecretStr | None = Field(
+        None, description="Stripe API key; a restricted read-only key is enough (never logged)."
+    )
+    stripe_webhook_secrets: SecretStr = Field(
+        SecretStr(""),
+        description="Webhook signing secrets (whsec_…), comma-separated, several while rotating.",
+    )
+    stripe_api_base: str | None = Field(
+        None, description="Another server for the Stripe SDK, e.g. the local stand-in."
+    )
+    reconcile_every: str = Field("1d", description="How often reconciliation runs on its own.")
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
         # ConfigError is not a ValueError, so pydantic lets it through with its own hint.
         return normalize_database_url(value)
+
+    def webhook_secrets(self) -> list[str]:
+        """The webhook signing secrets, in the order given."""
+        raw = self.stripe_webhook_secrets.get_secret_value()
+        return [part.strip() for part in raw.split(",") if part.strip()]
 
 
 def _describe(error: ValidationError) -> str:

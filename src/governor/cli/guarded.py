@@ -8,6 +8,7 @@ if TYPE_CHECKING:
 
 def guarded_engine() -> "Engine":
     """The configured engine, after the schema guard passed; SchemaDrift (exit 1) otherwise."""
+    from governor import jobs
     from governor.config import get_settings
     from governor.storage.db import get_engine
     from governor.storage.guard import require_clean_schema
@@ -16,5 +17,6 @@ def guarded_engine() -> "Engine":
     settings = get_settings()
     engine = get_engine()
     require_clean_schema(engine)
+    jobs.load()
     load_modules(settings.task_modules)
     return engine

@@ -9,7 +9,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from governor import __version__
-from governor.cli import db, gate, serve, tasks, worker
+from governor.cli import db, gate, serve, stripe, tasks, worker
 from governor.cli.output import errors
 from governor.errors import GovernorError
 
@@ -41,6 +41,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(gate.app, name="gate")
+app.add_typer(stripe.app, name="stripe")
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from governor import __version__
+from governor import __version__, jobs
 from governor.config import Settings
 from governor.errors import GovernorError
 from governor.storage.db import get_engine, session_scope
@@ -17,6 +17,7 @@ from governor.tasks import gate
 from governor.tasks.background import run_scheduler
 from governor.tasks.service import counts_by_status
 from governor.web.health import HealthProbe
+from governor.web.webhooks import stripe_webhooks
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -45,8 +46,11 @@ async def _scheduler(settings: Settings) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the web app for the configured database."""
+    jobs.load()
+    engine = get_engine(settings.database_url)
     app = FastAPI(title="Governor", version=__version__, lifespan=lambda _app: _scheduler(settings))
-    probe = HealthProbe(get_engine(settings.database_url), settings.health_cache_seconds)
+    probe = HealthProbe(engine, settings.health_cache_seconds)
+    app.include_router(stripe_webhooks(settings, engine))
 
     @app.exception_handler(GovernorError)
     async def governor_error(_request: Request, error: GovernorError) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""Alert records: raised by the domains, deduplicated by fingerprint, delivered later."""

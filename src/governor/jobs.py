@@ -1,0 +1,6 @@
+"""The one list of Governor's own periodic and background work: every domain's jobs module."""
+
+
+def load() -> None:
+    """Register every system task (importing the modules registers them)."""
+    import governor.revenue.jobs  # noqa: F401

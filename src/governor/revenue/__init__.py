@@ -1,0 +1,1 @@
+"""Revenue from Stripe: the webhook inbox, sync, the ledger and reconciliation."""

@@ -1,0 +1,158 @@
+"""Handling Stripe events: the ledger facts they state, the fees they point at, their alerts."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from governor.alerts.service import raise_alert
+from governor.models import StripeBalanceTransaction
+from governor.revenue import inbox, ledger
+from governor.revenue.currency import format_minor
+from governor.revenue.translate import (
+    balance_fact,
+    balance_facts,
+    entry_facts,
+    object_id,
+    timestamp,
+)
+from governor.storage.db import session_scope
+
+log = logging.getLogger(__name__)
+
+FetchTxn = Callable[[str], dict[str, Any]]
+"""Retrieves one balance transaction from Stripe by id (txn_…)."""
+
+BATCH = 200
+
+
+@dataclass
+class Handled:
+    """What one pass over the inbox did."""
+
+    handled: int = 0
+    failed: int = 0
+    given_up: int = 0
+
+
+def apply_event(session: Session, event: dict[str, Any], txns: dict[str, dict[str, Any]]) -> None:
+    """Write what one event says: ledger facts, balance transactions, alerts."""
+    obj = (event.get("data") or {}).get("object") or {}
+    watermark = timestamp(int(event["created"]))
+    ledger.record_all(session, entry_facts(obj), watermark=watermark, event_id=event["id"])
+    known = [*balance_facts(obj), *(balance_fact(txns[i]) for i in wanted_txns(event) if i in txns)]
+    ledger.record_balance(session, known, origin="api")
+    _alert(session, event["type"], obj)
+
+
+def wanted_txns(event: dict[str, Any]) -> list[str]:
+    """Balance transactions an event names by id only (a charge's, a refund's, a payout's)."""
+    obj = (event.get("data") or {}).get("object") or {}
+    if obj.get("object") not in ("charge", "refund", "payout"):
+        return []
+    found = object_id(obj.get("balance_transaction"))
+    if found is None or isinstance(obj.get("balance_transaction"), dict):
+        return []
+    return [found]
+
+
+def _alert(session: Session, type: str, obj: dict[str, Any]) -> None:
+    if type in ("charge.failed", "payment_intent.payment_failed"):
+        error = obj.get("last_payment_error") or {}
+        ref = (object_id(obj.get("latest_charge")) or object_id(error.get("charge"))
+               if obj.get("object") == "payment_intent" else obj["id"]) or obj["id"]  # fmt: skip
+        reason = obj.get("failure_message") or error.get("message") or "no reason given"
+        amount = format_minor(int(obj["amount"]), obj["currency"])
+        raise_alert(
+            session, kind="failed_charge", severity=5, fingerprint=f"failed_charge:{ref}",
+            title=f"Charge {ref} of {amount} {obj['currency'].upper()} failed: {reason}",
+            details={"stripe_id": ref, "amount_minor": obj["amount"],
+                     "currency": obj["currency"], "reason": reason,
+                     "order_id": (obj.get("metadata") or {}).get("order_id")},
+        )  # fmt: skip
+    elif type == "charge.dispute.created":
+        amount = format_minor(int(obj["amount"]), obj["currency"])
+        raise_alert(
+            session, kind="dispute", severity=7, fingerprint=f"dispute:{obj['id']}",
+            title=f"Dispute {obj['id']} on {object_id(obj.get('charge'))}: {amount} "
+                  f"{obj['currency'].upper()} withdrawn ({obj.get('reason')})",
+            details={"stripe_id": obj["id"], "charge": object_id(obj.get("charge")),
+                     "amount_minor": obj["amount"], "currency": obj["currency"]},
+        )  # fmt: skip
+
+
+def handle_pending(engine: Engine, fetch: FetchTxn | None, limit: int = BATCH) -> Handled:
+    """Handle one batch of due events, each in its own savepoint; failures are retried later.
+
+    Balance transactions the events point at are fetched before the write transaction opens,
+    so no database lock is held across a call to Stripe.
+    """
+    with session_scope(engine, readonly=True) as session:
+        due = inbox.pending(session, limit)
+        wanted = {i for event in due for i in wanted_txns(event.payload)}
+        if wanted:
+            query = select(StripeBalanceTransaction.id).where(
+                StripeBalanceTransaction.id.in_(wanted)
+            )
+            wanted -= set(session.scalars(query))
+    txns, fetch_errors = _fetch(fetch, wanted)
+    result = Handled()
+    if not due:
+        return result
+    with session_scope(engine) as session:
+        for event in due:
+            missing = [i for i in wanted_txns(event.payload) if i in fetch_errors]
+            try:
+                if missing:
+                    raise RuntimeError(f"fetching {missing[0]}: {fetch_errors[missing[0]]}")
+                with session.begin_nested():
+                    apply_event(session, event.payload, txns)
+                    inbox.mark_handled(session, event.id)
+                result.handled += 1
+            except Exception as error:  # one bad event must not hold the others back
+                log.warning("Stripe event %s not handled: %s", event.id, error)
+                result.failed += 1
+                if inbox.mark_failed(session, event, f"{type(error).__name__}: {error}"):
+                    result.given_up += 1
+                    _given_up(session, event)
+    return result
+
+
+def _fetch(fetch: FetchTxn | None, wanted: set[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    found: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if fetch is None:  # no API key: fees come later from `stripe sync` or a report
+        return found, errors
+    for txn_id in sorted(wanted):
+        try:
+            found[txn_id] = fetch(txn_id)
+        except Exception as error:  # the event waits and is retried with backoff
+            errors[txn_id] = f"{type(error).__name__}: {error}"
+    return found, errors
+
+
+def _given_up(session: Session, event: inbox.Pending) -> None:
+    raise_alert(
+        session, kind="stripe_event_failed", severity=6,
+        fingerprint=f"stripe_event_failed:{event.id}",
+        title=f"Stripe event {event.id} could not be handled after {inbox.MAX_ATTEMPTS} attempts",
+        details={"event_id": event.id, "type": event.payload.get("type"),
+                 "hint": f"fix the cause, then run: governor stripe replay {event.id}"},
+    )  # fmt: skip
+
+
+def drain(engine: Engine, fetch: FetchTxn | None, *, max_batches: int = 1000) -> Handled:
+    """Handle due events batch after batch until none is left (or `max_batches` ran)."""
+    total = Handled()
+    for _ in range(max_batches):
+        batch = handle_pending(engine, fetch)
+        total.handled += batch.handled
+        total.failed += batch.failed
+        total.given_up += batch.given_up
+        if batch.handled + batch.failed < BATCH:
+            break
+    return total
