@@ -18,6 +18,8 @@ def _fresh_registry():
     yield
     for name in set(registry.known()) - set(before):
         registry.unregister(name)
+    for spec in before.values():  # a test may have replaced a handler: put it back
+        registry.register(spec)
 
 
 def submit(engine: Engine, type: str, input=None, **kw) -> str:
@@ -152,11 +154,11 @@ def test_bad_submissions_are_refused_clearly(migrated: Engine):
 
 def test_a_closed_gate_holds_agent_tasks_but_not_system_tasks(migrated: Engine):
     registry.task("implement_idea")(lambda ctx: "built")
-    registry.task("revenue.reconcile", kind="system")(lambda ctx: "reconciled")
+    registry.task("audit.sample", kind="system")(lambda ctx: "audited")
     with session_scope(migrated) as session:
         gate.pause(session, reason="audit failed", actor="auditor", report_id="fsar_1")
     agent = submit(migrated, "implement_idea")
-    system = submit(migrated, "revenue.reconcile")
+    system = submit(migrated, "audit.sample")
     run(migrated)
     assert task(migrated, system).status == "succeeded"
     assert task(migrated, agent).status == "pending"

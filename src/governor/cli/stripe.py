@@ -53,7 +53,7 @@ def sync(
         close_client(client)
     handled = service.process_inbox(engine, settings)
     if as_json:
-        print_json({"stored": stored, "events": handled.__dict__})
+        print_json({"stored": stored, "events": handled.to_dict()})
         return
     for resource, count in stored.items():
         console.print(f"{resource}: {count} stored")

@@ -19,6 +19,7 @@ from governor.outbound.limits import parse_limits
 from governor.outbound.redact import redact_httpx_logs
 from governor.outbound.stats import count
 from governor.outbound.throttle import Throttle
+from governor.outbound.tls import tls_context
 from governor.outbound.tracing import call_span
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ class OutboundClient:
         limits = parse_limits(self.settings.outbound_limits)
         self.throttle = Throttle(limits, partial(open_store, self.settings))
         self._http = httpx.Client(
-            timeout=self.settings.outbound_timeout_seconds, transport=transport
+            timeout=self.settings.outbound_timeout_seconds,
+            transport=transport,
+            verify=tls_context(),
         )
         self._sleep = sleep
         self._clock = clock

@@ -61,12 +61,23 @@ def pending(session: Session, limit: int) -> list[Pending]:
     return [Pending(*row) for row in session.execute(query)]
 
 
-def mark_handled(session: Session, event_id: str) -> None:
-    """The event's effects are written: it will not be handled again unless replayed."""
-    session.execute(
-        update(StripeEvent).where(StripeEvent.id == event_id)
-        .values(handled_at=utcnow(), error=None, retry_at=None)
-    )  # fmt: skip
+def take(session: Session, event_ids: list[str]) -> set[str]:
+    """Lock due events for this transaction; those another handler has or handled are left out."""
+    query = (
+        select(StripeEvent.id)
+        .where(StripeEvent.id.in_(event_ids), StripeEvent.handled_at.is_(None))
+        .with_for_update(skip_locked=True)
+    )
+    return set(session.scalars(query))
+
+
+def mark_handled(session: Session, event_ids: list[str]) -> None:
+    """The events' effects are written: they will not be handled again unless replayed."""
+    if event_ids:
+        session.execute(
+            update(StripeEvent).where(StripeEvent.id.in_(event_ids))
+            .values(handled_at=utcnow(), error=None, retry_at=None)
+        )  # fmt: skip
 
 
 def mark_failed(session: Session, event: Pending, error: str) -> bool:
@@ -101,7 +112,6 @@ def counts(session: Session) -> dict[str, int]:
         (E.attempts >= MAX_ATTEMPTS, "given_up"),
         else_="waiting",
     ).label("state")
-    found: dict[str, int] = dict(
-        session.execute(select(state, func.count()).group_by(state)).tuples()
-    )
+    rows = session.execute(select(state, func.count()).group_by(state))
+    found = {name: count for name, count in rows}
     return {name: found.get(name, 0) for name in ("handled", "waiting", "given_up")}

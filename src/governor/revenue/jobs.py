@@ -1,6 +1,5 @@
 """Revenue's system tasks: handle the webhook inbox, sync with Stripe, reconcile daily."""
 
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,13 +15,13 @@ from governor.tasks.context import TaskContext
 from governor.tasks.schedule import parse_period, system_task
 
 
-@system_task(PROCESS_TYPE, every="1m", max_attempts=5)
+@system_task(PROCESS_TYPE, every="1m", max_attempts=5, concurrency=1)
 def process_events(ctx: TaskContext) -> dict[str, int]:
     """Handle every due Stripe event (new ones, and failed ones whose retry time came)."""
-    return asdict(service.process_inbox(get_engine(), get_settings()))
+    return service.process_inbox(get_engine(), get_settings()).to_dict()
 
 
-@system_task("revenue.sync", every="1h", timeout=3600)
+@system_task("revenue.sync", every="1h", timeout=3600, concurrency=1)
 def sync(ctx: TaskContext) -> dict[str, Any]:
     """Pull what webhooks may have missed, and every balance transaction (fees arrive late)."""
     settings = get_settings()
@@ -33,10 +32,10 @@ def sync(ctx: TaskContext) -> dict[str, Any]:
     with service.stripe_api(settings) as client:
         assert client is not None
         stored = stripe_sync.run(get_engine(), client)
-    return {"stored": stored, "handled": asdict(service.process_inbox(get_engine(), settings))}
+    return {"stored": stored, "handled": service.process_inbox(get_engine(), settings).to_dict()}
 
 
-@system_task("revenue.reconcile", every=lambda s: s.reconcile_every, timeout=3600)
+@system_task("revenue.reconcile", every=lambda s: s.reconcile_every, timeout=3600, concurrency=1)
 def reconcile(ctx: TaskContext) -> dict[str, Any]:
     """Reconcile the two periods before this run (late fees and payouts settle meanwhile)."""
     settings = get_settings()

@@ -77,6 +77,7 @@ class Imported:
     first: datetime | None
     last: datetime | None
     currencies: list[str]
+    payouts: bool
 
 
 def import_report(engine: Engine, path: Path) -> Imported:
@@ -87,7 +88,8 @@ def import_report(engine: Engine, path: Path) -> Imported:
         ledger.record_balance(session, facts, origin="report")
     created = [fact.created for fact in facts]
     return Imported(len(facts), min(created, default=None), max(created, default=None),
-                    sorted({fact.currency for fact in facts}))  # fmt: skip
+                    sorted({fact.currency for fact in facts}),
+                    any(fact.ledger_kind == "payout" for fact in facts))  # fmt: skip
 
 
 def report_fact(row: report.ReportRow) -> BalanceFact:
@@ -117,8 +119,11 @@ def reconcile_window(
             f"The window is empty: --since {window.start.isoformat()} is not before "
             f"--until {window.end.isoformat()}.", hint="Give an earlier --since or a later --until."
         )  # fmt: skip
+    unseen: tuple[str, ...] = ()
     if report_path is not None:
-        import_report(engine, report_path)
+        if not import_report(engine, report_path).payouts:
+            # "Balance change from activity" leaves payouts out: they are not judged by it.
+            unseen = ("payout", "payout_failure")
         origin = f"report:{report_path.name}"
     else:
         with stripe_api(settings) as client:
@@ -133,7 +138,7 @@ def reconcile_window(
                 hint="Set GOVERNOR_STRIPE_API_KEY (a read-only key is enough), or give Stripe's "
                 "itemized balance report: governor stripe reconcile --report FILE.csv",
             )  # fmt: skip
-        return reconcile.record(session, window, origin, task_id=task_id)
+        return reconcile.record(session, window, origin, task_id=task_id, unseen=unseen)
 
 
 def _has_stripe_data(session: Session, window: reconcile.Window) -> bool:

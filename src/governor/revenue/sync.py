@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -47,8 +48,13 @@ def plan(since: datetime, now: datetime) -> list[Step]:
 
 
 def default_since(session: Session, now: datetime) -> datetime:
-    """Where the last finished sync ended (a little before, for late writes), or 30 days ago."""
-    done = session.get(StripeSyncCheckpoint, "balance_transactions")
+    """Where an unfinished sync started, else where the last one ended (a little before, for
+    late writes), else 30 days ago."""
+    C = StripeSyncCheckpoint
+    unfinished = session.scalar(select(func.min(C.window_start)).where(C.done.is_(False)))
+    if unfinished is not None:
+        return unfinished
+    done = session.get(C, "balance_transactions")
     if done is not None and done.done:
         return done.window_end - timedelta(hours=1)
     return now - EVENT_RETENTION

@@ -11,7 +11,7 @@ LINKS = ("order_id", "offer_id", "idea_id", "task_id")
 
 # How far an object's status has come: at equal event times the further status wins, so the
 # ledger ends the same whatever order the events arrive in.
-_STATUS_RANK = {
+STATUS_RANK = {
     "pending": 0, "requires_action": 0, "warning_needs_response": 0,
     "warning_under_review": 1, "needs_response": 1, "in_transit": 1,
     "under_review": 2,
@@ -25,7 +25,7 @@ NO_MONEY_STATUSES = ("failed", "canceled", "pending")
 
 def status_rank(status: str) -> int:
     """How final a status is (unknown statuses count as advanced but not final)."""
-    return _STATUS_RANK.get(status, 2)
+    return STATUS_RANK.get(status, 2)
 
 
 @dataclass(frozen=True, slots=True)

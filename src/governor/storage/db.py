@@ -4,6 +4,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from governor.config import get_settings
 from governor.errors import DatabaseUnreachable
+from governor.storage.sqlite_lock import WriterLock
 
 READONLY = "governor_readonly"
 """Execution option: a read-only unit of work, which on SQLite need not take the write lock."""
@@ -49,12 +51,15 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     cursor.close()
 
 
-def _on_sqlite_begin(connection: sa.Connection) -> None:
+def _on_sqlite_begin(writer: WriterLock, connection: sa.Connection) -> None:
     # BEGIN IMMEDIATE takes the write lock when the transaction starts. A deferred transaction
     # that reads and then writes can fail with SQLITE_BUSY when another writer got there first,
     # and busy_timeout cannot help it; read-only units of work keep the cheaper deferred BEGIN.
-    readonly = connection.get_execution_options().get(READONLY, False)
-    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READONLY, False):
+        connection.exec_driver_sql("BEGIN")
+        return
+    writer.take(connection.info)  # queue behind this process's other writers
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(database_url: str) -> Engine:
@@ -67,9 +72,15 @@ def create_engine(database_url: str) -> Engine:
         # and that one unit of work fails and is retried like any other failure.
         return sa.create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    # A pool as large as the threads that write at once (web, executor, group commits): a
+    # connection made afresh runs the pragmas above, which costs more than most queries.
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False}, pool_size=20, max_overflow=20
+    )
     event.listen(engine, "connect", _on_sqlite_connect)
-    event.listen(engine, "begin", _on_sqlite_begin)
+    writer = WriterLock(SQLITE_BUSY_TIMEOUT_MS / 1000)
+    writer.listen(engine)
+    event.listen(engine, "begin", partial(_on_sqlite_begin, writer))
     return engine
 
 

@@ -53,6 +53,7 @@ def system_task(
     every: Every | None = None,
     max_attempts: int = 3,
     timeout: float | None = 600.0,
+    concurrency: int | None = None,
     backoff: float = 5.0,
 ) -> Callable[[Handler], Handler]:
     """Register Governor's own work (kind 'system': it runs while the gate holds the agents)."""

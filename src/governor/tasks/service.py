@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -40,8 +41,12 @@ def submit(
     idea_id: str | None = None,
     offer_id: str | None = None,
     idempotency_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> str:
-    """Record a pending task and its dependencies; return its id (the first for a repeated key)."""
+    """Record a pending task and its dependencies; return its id (the first for a repeated key).
+
+    `not_before` holds the task back until then (a delayed or debounced run).
+    """
     spec = registry.get(type)
     existing = _with_key(session, idempotency_key)
     if existing is not None:
@@ -58,7 +63,7 @@ def submit(
         idempotency_key=idempotency_key, idea_id=idea_id, offer_id=offer_id,
         waiting_on=sum(p.status != "succeeded" for p in parents), dependents=0,
         tokens_in=0, tokens_out=0,
-        tokens_cached=0, cancel_requested=False, created_at=utcnow(),
+        tokens_cached=0, cancel_requested=False, created_at=utcnow(), not_before=not_before,
     )  # fmt: skip
     if blocked:
         task.status, task.finished_at = "skipped", utcnow()

@@ -13,6 +13,9 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.util.types import Attributes
 from sqlalchemy.engine import Engine
 
 from governor import __version__
@@ -44,6 +47,34 @@ class TaskIdProcessor(SpanProcessor):
             task_id = found if isinstance(found, str) else None
         if task_id is not None:
             span.set_attribute(TASK_ID, task_id)
+
+
+class TasksOnly(Sampler):
+    """Record the spans of task attempts and their children; drop all others at no cost.
+
+    Governor traces tasks. Spans that libraries open elsewhere (a web request, a webhook)
+    would belong to no task, be thrown away by the exporter, and cost every request its time.
+    """
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        if parent.is_valid:
+            wanted = parent.trace_flags.sampled
+        else:
+            wanted = current_task_id.get() is not None or bool(attributes and TASK_ID in attributes)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE if wanted else Decision.DROP, attributes)
+
+    def get_description(self) -> str:
+        return "TasksOnly"
 
 
 class _Pipeline(SpanProcessor):
@@ -124,9 +155,10 @@ def _get_provider() -> TracerProvider:
             provider = existing  # someone (opentelemetry-instrument) set one up: join it
         else:
             provider = TracerProvider(
+                sampler=TasksOnly(),
                 resource=Resource.create(
                     {"service.name": "governor", "service.version": __version__}
-                )
+                ),
             )
             trace.set_tracer_provider(provider)
         provider.add_span_processor(TaskIdProcessor())

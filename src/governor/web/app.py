@@ -17,7 +17,7 @@ from governor.tasks import gate
 from governor.tasks.background import run_scheduler
 from governor.tasks.service import counts_by_status
 from governor.web.health import HealthProbe
-from governor.web.webhooks import stripe_webhooks
+from governor.web.webhooks import StripeWebhooks
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -48,9 +48,11 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the web app for the configured database."""
     jobs.load()
     engine = get_engine(settings.database_url)
-    app = FastAPI(title="Governor", version=__version__, lifespan=lambda _app: _scheduler(settings))
+    # Governor traces tasks, not requests: FastAPI's own telemetry would cost every request.
+    app = FastAPI(title="Governor", version=__version__, lifespan=lambda _app: _scheduler(settings),
+                  telemetry={"tracing": False, "metrics": False, "logs": False})  # fmt: skip
     probe = HealthProbe(engine, settings.health_cache_seconds)
-    app.include_router(stripe_webhooks(settings, engine))
+    app.add_middleware(StripeWebhooks, settings=settings, engine=engine)
 
     @app.exception_handler(GovernorError)
     async def governor_error(_request: Request, error: GovernorError) -> JSONResponse:

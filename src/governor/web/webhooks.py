@@ -1,29 +1,71 @@
-"""POST /webhooks/stripe: verify, store once, answer at once; a system task does the work."""
+"""POST /webhooks/stripe: verify, store once, answer at once; a system task does the work.
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+The endpoint is a plain ASGI handler in front of the router: Stripe may send bursts of
+thousands of events, and this path needs none of the framework's request machinery.
+"""
+
+import asyncio
+import json
+from typing import Any
+
 from sqlalchemy.engine import Engine
-from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from governor.config import Settings
+from governor.errors import GovernorError
 from governor.revenue.webhook import InvalidSignature, Receiver, verify
 
+PATH = "/webhooks/stripe"
 
-def stripe_webhooks(settings: Settings, engine: Engine) -> APIRouter:
-    """The router of Stripe's webhook endpoint (no login: Stripe's signature is the proof)."""
-    router = APIRouter()
-    receiver = Receiver(engine)
-    secrets = settings.webhook_secrets()
 
-    @router.post("/webhooks/stripe", include_in_schema=False)
-    async def stripe_webhook(request: Request) -> JSONResponse:
-        """400 and nothing stored unless the signature verifies; 200 once the event is committed."""
-        payload = await request.body()
+class StripeWebhooks:
+    """ASGI middleware answering `POST /webhooks/stripe` itself; everything else passes on."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings, engine: Engine) -> None:
+        self.app = app
+        self.receiver = Receiver(engine)
+        self.secrets = settings.webhook_secrets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await _answer(send, 405, {"error": "Use POST."}, ((b"allow", b"POST"),))
+            return
+        payload = await _body(receive)
+        headers = dict(scope["headers"])
+        signature = headers.get(b"stripe-signature")
         try:
-            event = verify(payload, request.headers.get("stripe-signature"), secrets)
+            event = verify(payload, signature.decode("latin-1") if signature else None,
+                           self.secrets)  # fmt: skip
         except InvalidSignature as error:
-            return JSONResponse({"error": error.message}, status_code=400)
-        await run_in_threadpool(receiver.receive, event)
-        return JSONResponse({"received": True})
+            await _answer(send, 400, {"error": error.message})
+            return
+        except GovernorError as error:  # not configured: Stripe retries later
+            await _answer(send, error.http_status, error.to_dict())
+            return
+        await asyncio.wrap_future(self.receiver.receive(event))
+        await _answer(send, 200, {"received": True})
 
-    return router
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _answer(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    extra: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
+               *extra]  # fmt: skip
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})

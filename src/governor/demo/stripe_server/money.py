@@ -1,35 +1,19 @@
 """Currency rules and Stripe-like fees, all in integer minor units."""
 
-# Stripe's zero-decimal currencies: amounts are already in the currency's smallest unit.
-ZERO_DECIMAL = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
+from governor.revenue.currency import ZERO_DECIMAL, is_zero_decimal
+
+__all__ = [
+    "DISPUTE_FEE",
+    "FEE_PERMILLE",
+    "FIXED_FEE",
+    "ZERO_DECIMAL",
+    "is_zero_decimal",
+    "processing_fee",
+]
 
 FEE_PERMILLE = 29  # 2.9 %
 FIXED_FEE = 30  # 30 minor units (e.g. $0.30) on two-decimal currencies
 DISPUTE_FEE = 1500  # withdrawn with a dispute, in the currency's minor unit
-
-
-def is_zero_decimal(currency: str) -> bool:
-    """Whether Stripe treats the currency as zero-decimal."""
-    return currency.lower() in ZERO_DECIMAL
 
 
 def processing_fee(amount: int, currency: str) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from governor.demo.stripe_server.objects import Obj
+from governor.outbound.tls import tls_context
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def deliver(
         random.Random(seed).shuffle(queue)
     key = secret + "_forged" if forge else secret
     sent = []
-    with httpx.Client(timeout=timeout) as client:
+    with httpx.Client(timeout=timeout, verify=tls_context()) as client:
         for event in queue:
             payload = encode(event)
             header = sign(payload, key, timestamp)
