@@ -2,7 +2,7 @@
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,6 +68,21 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     yield
     dispose_engines()
     get_settings.cache_clear()
+
+
+Configure = Callable[..., None]
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Configure:
+    """Set GOVERNOR_<NAME> for each keyword argument and re-read the settings."""
+
+    def apply(**values: object) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(f"GOVERNOR_{name.upper()}", str(value))
+        get_settings.cache_clear()
+
+    return apply
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

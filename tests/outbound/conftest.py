@@ -1,26 +1,11 @@
-"""Fixtures for the outbound tests: settings from keyword arguments, clients closed afterwards."""
+"""Fixtures for the outbound tests: clients closed afterwards, sleeps recorded."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from governor.config import get_settings
 from governor.outbound import OutboundClient, close, reset_stats
-
-Configure = Callable[..., None]
-
-
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Configure:
-    """Set GOVERNOR_<NAME> for each keyword argument and re-read the settings."""
-
-    def apply(**values: object) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(f"GOVERNOR_{name.upper()}", str(value))
-        get_settings.cache_clear()
-
-    return apply
 
 
 @pytest.fixture

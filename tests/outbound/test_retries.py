@@ -87,3 +87,17 @@ def test_random_failures_are_absorbed(configure, make_client, sleeps) -> None:
         failed = [item for item in server.received if item.status != 200]
     assert failed  # the seeded server did fail, and every call still ended with 200
     assert stats()["127.0.0.1"].retries == len(failed)
+
+
+def test_a_malformed_request_fails_at_once_without_blaming_the_host(
+    configure, make_client, sleeps
+) -> None:
+    configure(outbound_max_attempts=5, outbound_breaker_failures=1)
+    client: OutboundClient = make_client(sleep=sleeps)
+    with serve() as server:
+        with pytest.raises(httpx.LocalProtocolError):
+            client.get(server.url, headers={"Authorization": "Bearer sk_live_x\n"})
+        assert server.received == []  # it never left
+        assert client.get(server.url).status_code == 200  # the circuit did not open
+    assert sleeps == []
+    assert stats()["127.0.0.1"].failures == 0

@@ -58,6 +58,7 @@ def ledger(engine: Engine) -> list[dict[str, Any]]:
     fields = ("kind", "source_ref", "amount_minor", "currency", "status", "occurred_at",
               "balance_transaction_id", "charge_id", "order_id", "offer_id", "idea_id")  # fmt: skip
     with session_scope(engine, readonly=True) as session:
-        rows = session.scalars(select(LedgerEntry).order_by(LedgerEntry.kind,
-                                                            LedgerEntry.source_ref))
+        rows = session.scalars(
+            select(LedgerEntry).order_by(LedgerEntry.kind, LedgerEntry.source_ref)
+        )
         return [{name: getattr(row, name) for name in fields} for row in rows]

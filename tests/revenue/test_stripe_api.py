@@ -1,13 +1,12 @@
 """The Stripe SDK over Governor's outbound client, against the local stand-in on loopback."""
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import stripe
 
-from governor.config import get_settings
-from governor.demo.stripe_server import Clock, StripeServer, StripeStore
+from governor.demo.stripe_server import StripeServer, StripeStore
 from governor.errors import BadInput, ConfigError
 from governor.outbound import CircuitOpen, OutboundClient, reset_stats, stats
 from governor.revenue.stripe_api import (
@@ -17,40 +16,16 @@ from governor.revenue.stripe_api import (
     iter_list,
     stripe_client,
 )
+from tests.conftest import Configure
+from tests.revenue.conftest import START
 from tests.support.ports import free_port
 
-START = 1_767_225_600  # 2026-01-01T00:00:00Z
 KEY = "rk_test_governorSecret123"
 
-Configure = Callable[..., None]
-
 
 @pytest.fixture
-def store() -> StripeStore:
-    return StripeStore(clock=Clock(START), seed=1)
-
-
-@pytest.fixture
-def server(store: StripeStore) -> Iterator[StripeServer]:
-    with StripeServer(store) as running:
-        yield running
-
-
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Configure:
-    """Set GOVERNOR_<NAME> for each keyword argument and re-read the settings."""
-
-    def apply(**values: object) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(f"GOVERNOR_{name.upper()}", str(value))
-        get_settings.cache_clear()
-
-    return apply
-
-
-@pytest.fixture
-def client(server: StripeServer, configure: Configure) -> Iterator[stripe.StripeClient]:
-    configure(stripe_api_key=KEY, stripe_api_base=server.url)
+def client(stand_in: StripeServer, configure: Configure) -> Iterator[stripe.StripeClient]:
+    configure(stripe_api_key=KEY, stripe_api_base=stand_in.url)
     reset_stats()
     made = stripe_client()
     yield made
@@ -109,9 +84,9 @@ def test_429_is_retried_by_outbound_and_the_call_succeeds(
 
 
 def test_429_after_the_last_attempt_is_stripes_rate_limit_error(
-    store: StripeStore, server: StripeServer, configure: Configure
+    store: StripeStore, stand_in: StripeServer, configure: Configure
 ) -> None:
-    configure(stripe_api_key=KEY, stripe_api_base=server.url, outbound_max_attempts=2)
+    configure(stripe_api_key=KEY, stripe_api_base=stand_in.url, outbound_max_attempts=2)
     reset_stats()
     store.fail_next(2, 429, retry_after=0)
     with OutboundClient() as outbound:
@@ -123,9 +98,9 @@ def test_429_after_the_last_attempt_is_stripes_rate_limit_error(
 
 
 def test_the_sdk_never_retries_even_when_a_call_asks(
-    store: StripeStore, server: StripeServer, configure: Configure
+    store: StripeStore, stand_in: StripeServer, configure: Configure
 ) -> None:
-    configure(stripe_api_key=KEY, stripe_api_base=server.url, outbound_max_attempts=1)
+    configure(stripe_api_key=KEY, stripe_api_base=stand_in.url, outbound_max_attempts=1)
     reset_stats()
     store.fail_next(1, 500, retry_after=0)
     client = stripe_client()
@@ -144,11 +119,11 @@ def test_404_is_stripes_invalid_request_error(client: stripe.StripeClient) -> No
 
 
 def test_an_open_circuit_stops_further_calls(
-    store: StripeStore, server: StripeServer, configure: Configure
+    store: StripeStore, stand_in: StripeServer, configure: Configure
 ) -> None:
     configure(
         stripe_api_key=KEY,
-        stripe_api_base=server.url,
+        stripe_api_base=stand_in.url,
         outbound_max_attempts=1,
         outbound_breaker_failures=1,
     )
@@ -193,9 +168,12 @@ def test_a_malformed_key_is_refused_without_quoting_it(configure: Configure) -> 
 
 
 def test_the_key_never_appears_in_logs_or_errors(
-    store: StripeStore, server: StripeServer, configure: Configure, caplog: pytest.LogCaptureFixture
+    store: StripeStore,
+    stand_in: StripeServer,
+    configure: Configure,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    configure(stripe_api_key=KEY, stripe_api_base=server.url, outbound_max_attempts=2)
+    configure(stripe_api_key=KEY, stripe_api_base=stand_in.url, outbound_max_attempts=2)
     caplog.set_level(logging.DEBUG)
     store.fail_next(2, 429, retry_after=0)
     client = stripe_client()
@@ -225,26 +203,26 @@ def test_the_key_never_appears_in_logs_or_errors(
 
 
 def test_transport_errors_quoting_the_header_are_scrubbed(
-    server: StripeServer, configure: Configure
+    stand_in: StripeServer, configure: Configure
 ) -> None:
     configure(stripe_api_key=KEY)
     with OutboundClient(sleep=lambda _: None) as outbound:  # outbound retries these too
         http = OutboundHTTPClient(outbound)
         headers = {"Authorization": f"Bearer {KEY}\n"}  # an illegal header value
         with pytest.raises(stripe.APIConnectionError) as caught:
-            http.request("get", f"{server.url}/v1/charges", headers)
+            http.request("get", f"{stand_in.url}/v1/charges", headers)
     assert KEY not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 def test_close_client_closes_only_its_own_outbound(
-    server: StripeServer, configure: Configure
+    stand_in: StripeServer, configure: Configure
 ) -> None:
-    configure(stripe_api_key=KEY, stripe_api_base=server.url)
+    configure(stripe_api_key=KEY, stripe_api_base=stand_in.url)
     with OutboundClient() as shared:
         borrowed = stripe_client(outbound=shared)
         close_client(borrowed)
-        assert shared.get(f"{server.url}/v1/balance").status_code == 401  # still open
+        assert shared.get(f"{stand_in.url}/v1/balance").status_code == 401  # still open
 
     own = stripe_client()
     close_client(own)

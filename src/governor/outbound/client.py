@@ -122,6 +122,11 @@ class OutboundClient:
         last = attempt >= self.settings.outbound_max_attempts
         try:
             response = self._http.request(method, url, **kwargs)
+        except httpx.LocalProtocolError:
+            # The request itself is malformed (e.g. a header with a newline): not the host's
+            # fault, and trying again cannot help. The error may quote a header: never log it.
+            breaker.abandon()
+            raise
         except httpx.TransportError as error:
             self._failed(host, breaker)
             if last or not retry.retryable_error(method, error):
