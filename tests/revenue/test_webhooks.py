@@ -66,6 +66,18 @@ def test_forged_unsigned_stale_and_tampered_webhooks_are_rejected_and_store_noth
     assert _count(migrated, StripeEvent) == 0
 
 
+def test_a_signed_body_that_is_no_stripe_event_is_refused_and_fails_nothing_else(
+    migrated: Engine, store: StripeStore, webhook_url: str
+) -> None:
+    good = json.dumps(_an_event(store))
+    for bad in ('{"object": "event", "id": "evt_1", "type": "charge.succeeded"}', "[1, 2]"):
+        response = _post(webhook_url, bad, sign(bad, SECRET))
+        assert response.status_code == 400
+        assert "not a Stripe event" in response.json()["error"]
+    assert _post(webhook_url, good, sign(good, SECRET)).status_code == 200
+    assert _count(migrated, StripeEvent) == 1
+
+
 def test_a_rotated_secret_still_verifies_and_a_duplicate_changes_nothing(
     migrated: Engine, store: StripeStore, webhook_url: str
 ) -> None:

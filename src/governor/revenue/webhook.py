@@ -21,8 +21,8 @@ PROCESS_TYPE = "revenue.process_events"
 DRAIN_DELAY_S = 0.25
 
 
-class InvalidSignature(BadInput):
-    """A webhook whose signature does not verify: answered 400, nothing stored."""
+class RejectedWebhook(BadInput):
+    """A webhook that is not a verified Stripe event: answered 400, nothing stored."""
 
 
 def verify(payload: bytes, header: str | None, secrets: list[str]) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def verify(payload: bytes, header: str | None, secrets: list[str]) -> dict[str, 
             hint="Set GOVERNOR_STRIPE_WEBHOOK_SECRETS to the endpoint's whsec_… secret(s).",
         )
     if not header:
-        raise InvalidSignature("Missing Stripe-Signature header.")
+        raise RejectedWebhook("Missing Stripe-Signature header.")
     text = payload.decode("utf-8", errors="replace")
     for secret in secrets:  # several during a rotation: the old and the new secret
         try:
@@ -42,17 +42,32 @@ def verify(payload: bytes, header: str | None, secrets: list[str]) -> dict[str, 
         except stripe.SignatureVerificationError:
             continue
     else:
-        raise InvalidSignature(
+        raise RejectedWebhook(
             "The Stripe-Signature header does not match the body with any configured secret, "
             f"or is older than {TOLERANCE_S} s."
         )
     try:
         event = json.loads(text)
     except json.JSONDecodeError:
-        raise InvalidSignature("The signed body is not JSON.") from None
-    if not isinstance(event, dict) or event.get("object") != "event":
-        raise InvalidSignature("The signed body is not a Stripe event.")
+        raise RejectedWebhook("The signed body is not JSON.") from None
+    if not _is_event(event):
+        raise RejectedWebhook(
+            "The signed body is not a Stripe event: it needs object 'event', a string id and "
+            "type, an integer created and a data.object."
+        )
     return event
+
+
+def _is_event(event: Any) -> bool:
+    """Whether a body has what the inbox stores (checked here, so it cannot fail a batch)."""
+    return (
+        isinstance(event, dict)
+        and event.get("object") == "event"
+        and isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(event.get("created"), int)
+        and isinstance((event.get("data") or {}).get("object"), dict)
+    )
 
 
 class Receiver:

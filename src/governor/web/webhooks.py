@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from governor.config import Settings
 from governor.errors import GovernorError
-from governor.revenue.webhook import InvalidSignature, Receiver, verify
+from governor.revenue.webhook import Receiver, RejectedWebhook, verify
 
 PATH = "/webhooks/stripe"
 
@@ -39,7 +39,7 @@ class StripeWebhooks:
         try:
             event = verify(payload, signature.decode("latin-1") if signature else None,
                            self.secrets)  # fmt: skip
-        except InvalidSignature as error:
+        except RejectedWebhook as error:
             await _answer(send, 400, {"error": error.message})
             return
         except GovernorError as error:  # not configured: Stripe retries later
