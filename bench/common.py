@@ -4,7 +4,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +47,24 @@ def run_embedded(engine: Any, concurrency: int) -> float:
     executor.close()
     shutdown_tracing()
     return elapsed
+
+
+def each_database(which: str = "both") -> "Iterator[tuple[str, str]]":
+    """(kind, url) of a fresh SQLite file, then of a throw-away PostgreSQL, as `which` asks."""
+    import tempfile
+
+    from tests.support.postgres import PostgresServer, find_bin_dir
+
+    if which in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as folder:
+            yield "sqlite", f"sqlite:///{Path(folder) / 'bench.db'}"
+    if which in ("postgresql", "both"):
+        bin_dir = find_bin_dir()
+        if bin_dir is None:
+            print('{"skipped": "postgresql", "reason": "no PostgreSQL binaries"}', flush=True)
+            return
+        server = PostgresServer(bin_dir).start()
+        try:
+            yield "postgresql", server.create_database("bench")
+        finally:
+            server.stop()

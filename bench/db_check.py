@@ -1,16 +1,13 @@
 """How long `db check` and the guard at start take with 1,000,000 tasks, beside a SELECT 1."""
 
 import argparse
-import tempfile
-from pathlib import Path
 
 import sqlalchemy as sa
 
-from common import median_ms, report
+from common import each_database, median_ms, report
 from governor.storage.db import create_engine
 from governor.storage.guard import check_schema
 from governor.storage.migrate import migrate
-from tests.support.postgres import PostgresServer, find_bin_dir
 
 FILL = {
     "sqlite": """
@@ -65,17 +62,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        measure("sqlite", f"sqlite:///{Path(folder) / 'bench.db'}", args.rows, args.runs)
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        print('{"skipped": "postgresql", "reason": "no PostgreSQL binaries"}')
-        return
-    server = PostgresServer(bin_dir).start()
-    try:
-        measure("postgresql", server.create_database("bench"), args.rows, args.runs)
-    finally:
-        server.stop()
+    for kind, url in each_database():
+        measure(kind, url, args.rows, args.runs)
 
 
 if __name__ == "__main__":

@@ -184,7 +184,14 @@ def _fees(session: Session, window: Window) -> list[Found]:
 
 
 def _duplicates(session: Session, window: Window) -> list[Found]:
-    """Orders paid by more than one charge that still holds money (a double charge)."""
+    """Orders paid by more than one charge that still holds money (a double charge).
+
+    The orders with several succeeded charges are found by one aggregate; only their charges
+    (few, usually none) are then read, with what was refunded of each.
+    """
+    paid = and_(_in(L.occurred_at, window), L.kind == "charge", L.status == "succeeded",
+                L.order_id.is_not(None))  # fmt: skip
+    several = select(L.order_id).where(paid).group_by(L.order_id).having(func.count() > 1)
     R = table_of(LedgerEntry).alias("refund")
     refunded = (
         select(func.coalesce(func.sum(-R.c.amount_minor), 0))
@@ -192,13 +199,12 @@ def _duplicates(session: Session, window: Window) -> list[Found]:
         .scalar_subquery()
     )
     query = (
-        select(L.order_id, L.source_ref, L.amount_minor, L.currency, L.occurred_at)
-        .where(_in(L.occurred_at, window), L.kind == "charge", L.status == "succeeded",
-               L.order_id.is_not(None), L.amount_minor > refunded)
+        select(L.order_id, L.source_ref, L.amount_minor, L.currency)
+        .where(paid, L.order_id.in_(several), L.amount_minor > refunded)
         .order_by(L.order_id, L.occurred_at, L.source_ref)
-    )  # fmt: skip
+    )
     by_order: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
-    for order, charge, amount, currency, _ in session.execute(query):
+    for order, charge, amount, currency in session.execute(query):
         by_order[str(order)].append((charge, amount, currency))
     found = []
     for order, charges in by_order.items():
