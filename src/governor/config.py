@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `governor serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `governor serve` listens on.")
+    access_log: bool = Field(
+        False,
+        description="Log every HTTP request `serve` answers (a proxy in front usually does).",
+    )
     health_cache_seconds: float = Field(
         5.0, ge=0, description="How long /healthz may reuse its last schema check."
     )

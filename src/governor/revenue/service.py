@@ -25,7 +25,7 @@ from governor.revenue import inbox, ledger, process, reconcile, report
 from governor.revenue.stripe_api import close_client, is_configured, iter_list, retrieve
 from governor.revenue.sync import record_payout_members
 from governor.revenue.translate import BalanceFact, balance_fact
-from governor.storage.db import session_scope
+from governor.storage.db import refresh_statistics, session_scope
 
 MARGIN = timedelta(days=1)
 """Stripe data fetched around a window, so entries near its edges find their counterparts."""
@@ -131,6 +131,7 @@ def reconcile_window(
                 refresh_balance(engine, client, window)
         origin = "api" if client is not None else "stored"
     with session_scope(engine) as session:
+        refresh_statistics(session)
         if origin == "stored" and not _has_stripe_data(session, window):
             raise BadInput(
                 f"Nothing of Stripe's is stored for {window.start:%Y-%m-%d %H:%M} to "

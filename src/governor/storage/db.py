@@ -135,3 +135,16 @@ def session_scope(engine: Engine | None = None, *, readonly: bool = False) -> It
         bind = bind.execution_options(**{READONLY: True})
     with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def refresh_statistics(session: Session) -> None:
+    """Let the query planner learn the tables' sizes before a large comparison.
+
+    SQLite keeps no statistics unless asked; without them it may probe a join through the
+    wrong index (the refunds of each charge through `kind` rather than `charge_id`).
+    `analysis_limit` samples each index, so this takes milliseconds even on millions of
+    rows. PostgreSQL's autovacuum keeps its own statistics.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text("PRAGMA analysis_limit=1000"))
+        session.execute(sa.text("ANALYZE"))
