@@ -280,6 +280,7 @@ def test_a_running_governor_handles_delivered_events_through_its_system_task(
         drains = session.scalars(
             select(ExecutionTask.status).where(ExecutionTask.type == "revenue.process_events")
         ).all()
-    assert drains and set(drains) == {"succeeded"}
+    assert "succeeded" in drains  # the system task did the work (a later one may still wait)
+    assert set(drains) <= {"succeeded", "pending", "running"}
     kinds = sorted(row["kind"] for row in ledger(migrated))
     assert kinds.count("charge") == 6 and kinds.count("fee") == 7 and len(kinds) == 19
