@@ -8,6 +8,9 @@ from pyrate_limiter import Duration, Rate
 from governor.errors import ConfigError
 
 _UNITS = {"s": Duration.SECOND, "m": Duration.MINUTE, "h": Duration.HOUR}
+MARGIN = 0.1
+"""Each window is this much longer than the limit's unit: calls leave on time but arrive with
+some jitter, and a provider counting arrivals must never see more than the limit."""
 _ENTRY = re.compile(r"^(?P<count>[0-9]+)\s*/\s*(?P<unit>[smh])$")
 _HINT = "Write GOVERNOR_OUTBOUND_LIMITS as 'host=N/s,host2=M/m', e.g. 'api.example.com=10/s'."
 
@@ -20,8 +23,8 @@ class Limit:
     unit: str
 
     def rate(self) -> Rate:
-        """This limit as a pyrate-limiter Rate."""
-        return Rate(self.count, _UNITS[self.unit])
+        """This limit as a pyrate-limiter Rate, with the safety margin on its window."""
+        return Rate(self.count, int(_UNITS[self.unit] * (1 + MARGIN)))
 
     def __str__(self) -> str:
         return f"{self.count}/{self.unit}"
