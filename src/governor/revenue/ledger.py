@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from governor.ids import new_id
@@ -127,16 +126,7 @@ def _weak_changes(table: Table, excluded: Any) -> dict[str, Any]:
 
 
 def _upsert(session: Session, changes: Any, rows: list[dict[str, object]]) -> None:
-    if not rows:
-        return
-    table = table_of(LedgerEntry)
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["kind", "source_ref"], set_=changes(table, statement.excluded)
-    )
-    for start in range(0, len(rows), 1000):
-        session.execute(statement, rows[start : start + 1000])
+    upsert(session, table_of(LedgerEntry), rows, key=("kind", "source_ref"), changes=changes)
 
 
 def record_balance(session: Session, txns: Sequence[BalanceFact], *, origin: str) -> int:

@@ -30,11 +30,11 @@ FetchTxn = Callable[[str], dict[str, Any]]
 
 BATCH = 200
 PER_TRANSACTION = 50
+"""Events written per transaction: short ones let webhook inserts in between (SQLite)."""
 PER_TRANSACTION_BUSY = 10
 YIELD_S = 1.0
 """While webhooks pour in, the handler pauses this long between transactions: receiving (a
 client waits) goes before handling (nobody waits), which catches up when the burst is over."""
-"""Events written per transaction: short ones let webhook inserts in between (SQLite)."""
 
 
 @dataclass
@@ -56,7 +56,7 @@ def apply_events(
     """Write what events say: ledger facts, balance transactions, alerts (in bulk)."""
     stated, known = [], []
     for event in events:
-        obj = (event.get("data") or {}).get("object") or {}
+        obj = _object(event)
         watermark = timestamp(int(event["created"]))
         stated += [ledger.Stated(f, watermark, event["id"]) for f in entry_facts(obj)]
         known += balance_facts(obj)
@@ -64,12 +64,17 @@ def apply_events(
     ledger.record_many(session, stated)
     ledger.record_balance(session, known, origin="api")
     for event in events:
-        _alert(session, event["type"], (event.get("data") or {}).get("object") or {})
+        _alert(session, event["type"], _object(event))
+
+
+def _object(event: dict[str, Any]) -> dict[str, Any]:
+    """The Stripe object an event carries (`data.object`)."""
+    return (event.get("data") or {}).get("object") or {}
 
 
 def wanted_txns(event: dict[str, Any]) -> list[str]:
     """Balance transactions an event names by id only (a charge's, a refund's, a payout's)."""
-    obj = (event.get("data") or {}).get("object") or {}
+    obj = _object(event)
     if obj.get("object") not in ("charge", "refund", "payout"):
         return []
     found = object_id(obj.get("balance_transaction"))
@@ -104,7 +109,7 @@ def _alert(session: Session, type: str, obj: dict[str, Any]) -> None:
 
 
 def handle_pending(engine: Engine, fetch: FetchTxn | None, limit: int = BATCH) -> Handled:
-    """Handle one batch of due events, each in its own savepoint; failures are retried later.
+    """Handle one batch of due events, a transaction per few; failures are retried later.
 
     Balance transactions the events point at are fetched before the write transaction opens,
     so no database lock is held across a call to Stripe.
@@ -119,8 +124,6 @@ def handle_pending(engine: Engine, fetch: FetchTxn | None, limit: int = BATCH) -
             wanted -= set(session.scalars(query))
     txns, fetch_errors = _fetch(fetch, wanted)
     result = Handled(due=len(due))
-    if not due:
-        return result
     start = 0
     while start < len(due):
         size = PER_TRANSACTION
