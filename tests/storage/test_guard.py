@@ -25,12 +25,12 @@ def kinds(engine: Engine) -> dict[str, str]:
 def test_a_column_dropped_by_hand_is_named_and_not_blamed_on_a_migration(migrated: Engine):
     def drop(op: Operations) -> None:
         with op.batch_alter_table("execution_tasks") as batch:
-            batch.drop_column("cost_micros")
+            batch.drop_column("price_version")
 
     alter(migrated, drop)
     [problem] = check_schema(migrated).problems
-    assert (problem.kind, problem.object) == ("missing_column", "execution_tasks.cost_micros")
-    assert "expected BIGINT NULL" in problem.message
+    assert (problem.kind, problem.object) == ("missing_column", "execution_tasks.price_version")
+    assert "expected VARCHAR(40) NULL" in problem.message
     assert "no migration explains this" in problem.fix
 
 
@@ -38,7 +38,7 @@ def test_a_retyped_column_is_named_with_both_types(migrated: Engine):
     def retype(op: Operations) -> None:
         with op.batch_alter_table("execution_tasks") as batch:
             batch.alter_column(
-                "ai_model",
+                "lease_owner",
                 type_=sa.Integer(),
                 existing_type=sa.String(100),
                 postgresql_using="NULL::integer",
@@ -47,7 +47,7 @@ def test_a_retyped_column_is_named_with_both_types(migrated: Engine):
     alter(migrated, retype)
     [problem] = check_schema(migrated).problems
     assert problem.kind == "type_mismatch"
-    assert problem.object == "execution_tasks.ai_model"
+    assert problem.object == "execution_tasks.lease_owner"
     assert "INTEGER in the database, expected VARCHAR(100)" in problem.message
 
 

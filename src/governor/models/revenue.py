@@ -42,6 +42,8 @@ class LedgerEntry(Base):
         Index(None, "balance_transaction_id"),
         Index(None, "charge_id"),
         Index(None, "order_id"),
+        Index(None, "kind", "occurred_at"),
+        Index(None, "offer_id", "occurred_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -20,6 +20,8 @@ class ExecutionTask(Base):
         Index(None, "status", "waiting_on", "created_at"),
         Index(None, "status", "lease_expires_at"),
         Index(None, "idempotency_key", unique=True),
+        Index(None, "finished_at"),
+        Index(None, "type", "ai_model", "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -52,6 +54,7 @@ class ExecutionTask(Base):
     price_version: Mapped[str | None] = mapped_column(String(40))
     idea_id: Mapped[str | None] = mapped_column(String(40))
     offer_id: Mapped[str | None] = mapped_column(String(40))
+    order_id: Mapped[str | None] = mapped_column(String(40))
 
 
 class TaskDependency(Base):

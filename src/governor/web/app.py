@@ -3,11 +3,9 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
 
 from governor import __version__, jobs
 from governor.config import Settings
@@ -17,9 +15,8 @@ from governor.tasks import gate
 from governor.tasks.background import run_scheduler
 from governor.tasks.service import counts_by_status
 from governor.web.health import HealthProbe
+from governor.web.templating import templates
 from governor.web.webhooks import StripeWebhooks
-
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def _gate_state() -> dict[str, object]:
