@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from governor.ids import new_id
-from governor.models import ExecutionTask
+from governor.models import ExecutionTask, LedgerEntry
 from governor.models.types import utcnow
 
 TASKS = ExecutionTask.__table__
@@ -35,3 +35,18 @@ def task_row(engine: Engine, task_id: str, columns: Iterable[str]) -> dict[str, 
     with engine.connect() as conn:
         query = sa.select(*(TASKS.c[name] for name in columns)).where(TASKS.c.id == task_id)
         return dict(conn.execute(query).mappings().one())
+
+
+def insert_entry(engine: Engine, **values: Any) -> str:
+    """Insert a ledger entry (default: a succeeded USD charge of 49.00 now)."""
+    ref = values.pop("source_ref", None) or new_id("ch")
+    when = values.pop("occurred_at", None) or utcnow()
+    row = {
+        "id": new_id("le"), "kind": "charge", "amount_minor": 4900, "currency": "usd",
+        "status": "succeeded", "occurred_at": when, "source": "stripe", "source_ref": ref,
+        "watermark": when, "created_at": utcnow(), "updated_at": utcnow(),
+    }  # fmt: skip
+    row.update(values)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(LedgerEntry.__table__).values(**row))
+    return str(row["id"])

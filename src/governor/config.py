@@ -113,6 +113,20 @@ class Settings(BaseSettings):
         None, description="Another server for the Stripe SDK, e.g. the local stand-in."
     )
     reconcile_every: str = Field("1d", description="How often reconciliation runs on its own.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that signs session cookies (32+ characters); unset: a random key is "
+        "kept in a file beside the backups folder.",
+    )
+    reporting_currency: str = Field(
+        "usd", description="Currency of the dashboard's one total across currencies."
+    )
+    fx_rates: str = Field(
+        "",
+        description="Fixed conversion rates into the reporting currency, e.g. `eur=1.08,gbp=1.27` "
+        "(one unit of each is worth that many units of the reporting currency); without a rate "
+        "for every currency, totals stay per currency.",
+    )
 
     @field_validator("database_url")
     @classmethod

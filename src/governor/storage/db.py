@@ -133,6 +133,10 @@ def session_scope(engine: Engine | None = None, *, readonly: bool = False) -> It
     bind = engine or get_engine()
     if readonly:
         bind = bind.execution_options(**{READONLY: True})
+        if bind.dialect.name == "postgresql":
+            # One snapshot for every statement of the unit (SQLite's transactions already are):
+            # a page's figures then never mix states before and after a concurrent commit.
+            bind = bind.execution_options(isolation_level="REPEATABLE READ")
     with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
 

@@ -1,0 +1,190 @@
+"""Daily rollups: read cells exactly (rollup for settled days, raw rows for the rest) and refresh.
+
+A *cell* is one bucket and one combination of a source's key columns with its sums. Whole UTC
+days that no pending change touches come from the rollup table; partial days at a period's
+edges, days with pending changes (the triggers of migration 0005 log them in
+`rollup_changes`), and hourly buckets are aggregated from the raw rows. Both reads run in one
+snapshot, so a refresh that commits in between can neither double nor drop a day.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from governor.models import ExecutionTask, LedgerDaily, LedgerEntry, RollupChange, TaskDaily
+from governor.models.analytics import NONE
+from governor.models.base import table_of
+from governor.models.types import UTCDateTime
+
+DAY = timedelta(days=1)
+CHANGES = table_of(RollupChange)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A raw table, its time column, the rollup that sums it, and how."""
+
+    name: str
+    raw: sa.Table
+    time: str
+    rollup: sa.Table
+    keys: tuple[str, ...]
+    sums: dict[str, Any]  # rollup column -> aggregate over raw rows
+    only: ColumnElement[bool] | None = None  # which raw rows count
+
+    def key_columns(self) -> list[ColumnElement[Any]]:
+        """The raw key columns, NULL read as the rollup's empty string."""
+        columns = self.raw.c
+        return [sa.func.coalesce(columns[k], NONE).label(k) if columns[k].nullable else
+                columns[k].label(k) for k in self.keys]  # fmt: skip
+
+
+_LEDGER = table_of(LedgerEntry)
+_TASKS = table_of(ExecutionTask)
+LEDGER = Source(
+    name="ledger", raw=_LEDGER, time="occurred_at", rollup=table_of(LedgerDaily),
+    keys=("currency", "kind", "status", "offer_id", "idea_id"),
+    sums={"amount_minor": sa.func.sum(_LEDGER.c.amount_minor), "entries": sa.func.count()},
+)  # fmt: skip
+TASKS = Source(
+    name="tasks", raw=_TASKS, time="finished_at", rollup=table_of(TaskDaily),
+    keys=("kind", "type", "ai_model", "status", "offer_id", "idea_id"),
+    sums={"tasks": sa.func.count(),
+          "duration_ms": sa.func.sum(sa.func.coalesce(_TASKS.c.duration_ms, 0)),
+          "cost_micros": sa.func.sum(sa.func.coalesce(_TASKS.c.cost_micros, 0)),
+          "tokens_in": sa.func.sum(_TASKS.c.tokens_in),
+          "tokens_out": sa.func.sum(_TASKS.c.tokens_out)},
+    only=_TASKS.c.finished_at.is_not(None),
+)  # fmt: skip
+SOURCES = (LEDGER, TASKS)
+
+
+def truncate(column: ColumnElement[Any], grain: str, dialect: str) -> ColumnElement[datetime]:
+    """The start of the UTC hour or day of a timestamp column, in the database."""
+    if dialect == "postgresql":
+        expression = sa.func.date_trunc(grain, column, "UTC")
+    else:  # SQLAlchemy's own text form of datetimes on SQLite, so it compares with stored ones
+        pattern = "%Y-%m-%d %H:00:00.000000" if grain == "hour" else "%Y-%m-%d 00:00:00.000000"
+        expression = sa.func.strftime(pattern, column)
+    return sa.type_coerce(expression, UTCDateTime())
+
+
+def _snapshot(session: Session) -> None:
+    """Make every statement of this transaction see one snapshot (PostgreSQL's default does
+    not); call it before the transaction's first statement. SQLite's transactions already do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def cells(
+    session: Session, source: Source, start: datetime, end: datetime, *, grain: str = "day"
+) -> list[dict[str, Any]]:
+    """Every cell of [start, end): bucket (hour or day), key columns and sums (exact inside a
+    read-only `session_scope`, whose statements share one snapshot)."""
+    if grain == "hour":
+        return _raw(session, source, [(start, end)], "hour")
+    first = _midnight(start) if start == _midnight(start) else _midnight(start) + DAY
+    last = _midnight(end)
+    edges = [(start, min(first, end))] if start < first else []
+    if last >= first and end > last:
+        edges.append((max(last, start), end))
+    if last <= first:
+        return _raw(session, source, edges, "day")
+    stale = _stale_days(session, source, first, last)
+    rows = _rolled(session, source, first, last, stale)
+    ranges = edges + [(day, day + DAY) for day in stale]
+    return rows + _raw(session, source, ranges, "day")
+
+
+def _stale_days(
+    session: Session, source: Source, first: datetime, last: datetime
+) -> list[datetime]:
+    query = (
+        sa.select(CHANGES.c.day)
+        .distinct()
+        .where(CHANGES.c.source == source.name, CHANGES.c.day >= first, CHANGES.c.day < last)
+    )
+    return sorted(session.execute(query).scalars())
+
+
+def _rolled(
+    session: Session, source: Source, first: datetime, last: datetime, stale: list[datetime]
+) -> list[dict[str, Any]]:
+    table = source.rollup
+    query = sa.select(
+        table.c.day.label("bucket"), *(table.c[k] for k in source.keys),
+        *(table.c[name] for name in source.sums),
+    ).where(table.c.day >= first, table.c.day < last)  # fmt: skip
+    if stale:
+        query = query.where(table.c.day.not_in(stale))
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def _raw(
+    session: Session, source: Source, ranges: Sequence[tuple[datetime, datetime]], grain: str
+) -> list[dict[str, Any]]:
+    if not ranges:
+        return []
+    time = source.raw.c[source.time]
+    bucket = truncate(time, grain, session.get_bind().dialect.name).label("bucket")
+    keys = source.key_columns()
+    within = sa.or_(*(sa.and_(time >= lo, time < hi) for lo, hi in ranges))
+    query = sa.select(bucket, *keys, *(agg.label(name) for name, agg in source.sums.items()))
+    query = query.where(within).group_by(bucket, *keys)
+    if source.only is not None:
+        query = query.where(source.only)
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def pending(session: Session) -> int:
+    """How many logged changes wait to be folded into the rollups."""
+    return int(session.execute(sa.select(sa.func.count()).select_from(CHANGES)).scalar_one())
+
+
+def refresh(session: Session) -> dict[str, int]:
+    """Recompute every day with pending changes from the raw rows and clear those changes.
+
+    In one transaction and one snapshot: a change committed meanwhile stays pending (its row is
+    invisible to the delete below), so it is folded by the next refresh.
+    """
+    _snapshot(session)
+    seen = session.execute(
+        sa.select(CHANGES.c.source, CHANGES.c.day, sa.func.max(CHANGES.c.id))
+        .group_by(CHANGES.c.source, CHANGES.c.day)
+    ).all()  # fmt: skip
+    if not seen:
+        return {}
+    dialect = session.get_bind().dialect.name
+    done: dict[str, int] = {}
+    for source in SOURCES:
+        days = sorted({day for name, day, _ in seen if name == source.name})
+        for day in days:
+            _rebuild_day(session, source, day, dialect)
+        if days:
+            done[source.name] = len(days)
+    top = max(last for _, _, last in seen)
+    session.execute(sa.delete(CHANGES).where(CHANGES.c.id <= top))
+    return done
+
+
+def _rebuild_day(session: Session, source: Source, day: datetime, dialect: str) -> None:
+    table, time = source.rollup, source.raw.c[source.time]
+    session.execute(sa.delete(table).where(table.c.day == day))
+    keys = source.key_columns()
+    select = sa.select(
+        sa.literal(day, UTCDateTime()).label("day"), *keys,
+        *(agg.label(name) for name, agg in source.sums.items()),
+    ).where(time >= day, time < day + DAY).group_by(*keys)  # fmt: skip
+    if source.only is not None:
+        select = select.where(source.only)
+    columns = ["day", *source.keys, *source.sums]
+    session.execute(sa.insert(table).from_select(columns, select))

@@ -1,0 +1,232 @@
+"""KPI and ROI queries for the dashboard, the JSON API and /metrics; and the drill-down rows.
+
+Call them in a `session_scope(readonly=True)`: its single snapshot makes the figures exact.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from governor.analytics import kpis
+from governor.analytics.period import Period, bucket_of
+from governor.analytics.rollups import LEDGER, TASKS, cells
+from governor.analytics.schemas import (
+    AiKpis,
+    AiPoint,
+    BreakdownRow,
+    LedgerPage,
+    LedgerRow,
+    MoneyKpis,
+    Overview,
+    SeriesPoint,
+    TaskCostRow,
+    TaskPage,
+    TaskRow,
+)
+from governor.config import Settings
+from governor.models import ExecutionTask, Idea, LedgerEntry, Offer
+from governor.models.analytics import NONE
+from governor.models.base import table_of
+
+UNFINISHED = ("pending", "running")
+
+
+def overview(session: Session, period: Period, settings: Settings) -> Overview:
+    """The KPIs of a period beside the previous one's, net income, ROI and the time series."""
+    before = period.previous()
+    ledger_now, ledger_before = _cells(session, LEDGER, period), _cells(session, LEDGER, before)
+    tasks_now, tasks_before = _cells(session, TASKS, period), _cells(session, TASKS, before)
+    money, previous_money = kpis.money_kpis(ledger_now), kpis.money_kpis(ledger_before)
+    ai, previous_ai = kpis.ai_kpis(tasks_now), kpis.ai_kpis(tasks_before)
+    income = kpis.income(money, ai.cost_micros)
+    total, note = kpis.reporting_total(
+        income, settings.reporting_currency, kpis.parse_rates(settings.fx_rates)
+    )
+    return Overview(
+        period=period.to_dict(), previous_period=before.to_dict(),
+        money=money, previous_money=previous_money, ai=ai, previous_ai=previous_ai,
+        income=income, previous_income=kpis.income(previous_money, previous_ai.cost_micros),
+        reporting_total=total, reporting_note=note,
+        series=_money_series(ledger_now, period.grain),
+        ai_series=_ai_series(tasks_now, period.grain),
+    )  # fmt: skip
+
+
+def _cells(session: Session, source: Any, period: Period) -> list[dict[str, Any]]:
+    return cells(session, source, period.start, period.end, grain=period.grain)
+
+
+def _money_series(cells_: list[dict[str, Any]], grain: str) -> list[SeriesPoint]:
+    buckets: dict[tuple[Any, str], MoneyKpis] = {}
+    for cell in cells_:
+        key = (bucket_of(cell["bucket"], grain), cell["currency"])
+        kpis.add_money(buckets.setdefault(key, MoneyKpis(currency=key[1])), cell)
+    return [SeriesPoint(bucket=bucket, currency=currency, gross_revenue=m.gross_revenue,
+                        net_revenue=m.net_revenue, cogs=m.cogs)
+            for (bucket, currency), m in sorted(buckets.items())]  # fmt: skip
+
+
+def _ai_series(cells_: list[dict[str, Any]], grain: str) -> list[AiPoint]:
+    buckets: dict[Any, AiKpis] = defaultdict(AiKpis)
+    for cell in cells_:
+        kpis.add_ai(buckets[bucket_of(cell["bucket"], grain)], cell)
+    return [AiPoint(bucket=bucket, cost_micros=a.cost_micros, tasks=a.tasks)
+            for bucket, a in sorted(buckets.items())]  # fmt: skip
+
+
+def revenue_by_offer(session: Session, period: Period) -> list[BreakdownRow]:
+    """Revenue, costs and ROI per offer and currency, best net income first."""
+    return _breakdown(session, period, "offer_id")
+
+
+def revenue_by_idea(session: Session, period: Period) -> list[BreakdownRow]:
+    """Revenue, costs and ROI per idea and currency, best net income first."""
+    return _breakdown(session, period, "idea_id")
+
+
+def _breakdown(session: Session, period: Period, key: str) -> list[BreakdownRow]:
+    offers = {o.id: o for o in session.execute(sa.select(Offer)).scalars()}
+    ideas = {i.id: i.title for i in session.execute(sa.select(Idea)).scalars()}
+
+    def key_of(cell: dict[str, Any]) -> str:
+        if key == "idea_id" and not cell["idea_id"] and cell["offer_id"] in offers:
+            return offers[cell["offer_id"]].idea_id or NONE
+        return str(cell[key])
+
+    money: dict[tuple[str, str], MoneyKpis] = {}
+    for cell in _cells(session, LEDGER, period):
+        group = (key_of(cell), cell["currency"])
+        kpis.add_money(money.setdefault(group, MoneyKpis(currency=group[1])), cell)
+    ai: dict[str, int] = defaultdict(int)
+    for cell in _cells(session, TASKS, period):
+        ai[key_of(cell)] += int(cell["cost_micros"])
+    for name in ai:
+        money.setdefault((name, kpis.AI_CURRENCY), MoneyKpis(currency=kpis.AI_CURRENCY))
+    rows = []
+    for (name, currency), m in money.items():
+        if not any((m.gross_revenue, m.net_revenue, m.cogs, m.orders)) and not ai.get(name):
+            continue
+        row = _row(name, currency, m, ai.get(name, 0))
+        if key == "offer_id":
+            offer = offers.get(name)
+            row.label = offer.title if offer else (name or "(no offer)")
+            row.idea_id = offer.idea_id if offer else None
+            row.idea_label = ideas.get(row.idea_id or "")
+        else:
+            row.label = ideas.get(name, name or "(no idea)")
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r.currency, -r.net_income, r.label))
+
+
+def _row(key: str, currency: str, m: MoneyKpis, ai_micros: int) -> BreakdownRow:
+    ai = kpis.micros_to_minor(ai_micros) if currency == kpis.AI_CURRENCY else 0
+    net_income = m.net_revenue + m.cogs - ai
+    return BreakdownRow(
+        key=key, label=key, currency=currency, gross_revenue=m.gross_revenue, refunds=m.refunds,
+        disputes=m.disputes, stripe_fees=m.stripe_fees, net_revenue=m.net_revenue, cogs=m.cogs,
+        ai_cost_micros=ai_micros if currency == kpis.AI_CURRENCY else 0, net_income=net_income,
+        roi=kpis.roi(net_income, ai - m.cogs), orders=m.orders,
+    )  # fmt: skip
+
+
+def costs_by_type(session: Session, period: Period) -> list[TaskCostRow]:
+    """AI cost, tokens, failures and mean duration per task type, costliest first."""
+    return _costs(session, period, ("type",), None)
+
+
+def costs_by_model(
+    session: Session, period: Period, *, type: str | None = None
+) -> list[TaskCostRow]:
+    """The same per task type and model; only one type's models when `type` is given."""
+    return _costs(session, period, ("type", "ai_model"), type)
+
+
+def _costs(
+    session: Session, period: Period, by: tuple[str, ...], only_type: str | None
+) -> list[TaskCostRow]:
+    groups: dict[tuple[str, ...], AiKpis] = defaultdict(AiKpis)
+    for cell in _cells(session, TASKS, period):
+        if cell["kind"] != "agent" or (only_type is not None and cell["type"] != only_type):
+            continue
+        kpis.add_ai(groups[tuple(str(cell[name]) for name in by)], cell)
+    rows = [
+        TaskCostRow(
+            type=key[0], ai_model=(key[1] or None) if len(key) > 1 else None, tasks=a.tasks,
+            failed=a.failed, cost_micros=a.cost_micros, tokens_in=a.tokens_in,
+            tokens_out=a.tokens_out, avg_duration_ms=a.duration_ms // a.tasks if a.tasks else 0,
+        )
+        for key, a in groups.items()
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (-r.cost_micros, r.type, r.ai_model or ""))
+
+
+_LEDGER = table_of(LedgerEntry)
+_TASKS = table_of(ExecutionTask)
+_L, _T = _LEDGER.c, _TASKS.c
+
+
+def ledger(
+    session: Session,
+    period: Period | None,
+    *,
+    kinds: Sequence[str] | None = None,
+    currency: str | None = None,
+    offer_id: str | None = None,
+    idea_id: str | None = None,
+    order_id: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> LedgerPage:
+    """The ledger entries behind a figure, newest first, with the Stripe ids of each."""
+    where = []
+    if period is not None:
+        where += [_L.occurred_at >= period.start, _L.occurred_at < period.end]
+    if kinds:
+        where.append(_L.kind.in_(list(kinds)))
+    for column, value in (("currency", currency), ("offer_id", offer_id), ("idea_id", idea_id),
+                          ("order_id", order_id), ("status", status)):  # fmt: skip
+        if value:
+            where.append(_L[column] == value)
+    fields = [_L[name] for name in LedgerRow.model_fields]
+    query = sa.select(*fields).where(*where).order_by(_L.occurred_at.desc(), _L.id.desc())
+    rows = session.execute(query.limit(limit).offset(offset)).mappings()
+    total = session.execute(sa.select(sa.func.count()).select_from(_LEDGER).where(*where))
+    return LedgerPage(rows=[LedgerRow(**row) for row in rows], total=total.scalar_one())
+
+
+def tasks(
+    session: Session,
+    period: Period | None,
+    *,
+    type: str | None = None,
+    ai_model: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    idea_id: str | None = None,
+    offer_id: str | None = None,
+    order_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> TaskPage:
+    """Tasks matching the filters; finished ones by finish time, newest first."""
+    where = []
+    when = _T.created_at if status in UNFINISHED else _T.finished_at
+    if period is not None:
+        where += [when >= period.start, when < period.end]
+    filters = (("type", type), ("status", status), ("kind", kind), ("idea_id", idea_id),
+               ("offer_id", offer_id), ("order_id", order_id))  # fmt: skip
+    for column, value in filters:
+        if value:
+            where.append(_T[column] == value)
+    if ai_model is not None:
+        where.append(_T.ai_model == ai_model if ai_model else _T.ai_model.is_(None))
+    order = [when.desc(), _T.id.desc()] if period is not None else [_T.created_at.desc()]
+    fields = [_T[name] for name in TaskRow.model_fields]
+    query = sa.select(*fields).where(*where).order_by(*order).limit(limit).offset(offset)
+    total = session.execute(sa.select(sa.func.count()).select_from(_TASKS).where(*where))
+    rows = [TaskRow(**row) for row in session.execute(query).mappings()]
+    return TaskPage(rows=rows, total=total.scalar_one())

@@ -1,0 +1,139 @@
+"""KPIs are exact whether a day comes from the rollup or from raw rows, on both databases."""
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from governor.analytics import rollups, service
+from governor.analytics.period import parse_period
+from governor.config import get_settings
+from governor.models import RollupChange
+from governor.storage.db import session_scope
+from tests.factories import insert_entry, insert_task
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def overview(since: datetime, until: datetime):
+    period = parse_period(since=since.isoformat(), until=until.isoformat(), grain="day", now=NOW)
+    with session_scope(readonly=True) as session:
+        return service.overview(session, period, get_settings())
+
+
+def refresh() -> dict[str, int]:
+    with session_scope() as session:
+        return rollups.refresh(session)
+
+
+def pending_changes() -> int:
+    with session_scope(readonly=True) as session:
+        return session.execute(sa.select(sa.func.count()).select_from(RollupChange)).scalar_one()
+
+
+def a_month_of_business(engine) -> None:
+    for day in range(30):
+        when = NOW - (day + 1) * DAY + timedelta(hours=3)
+        insert_entry(engine, occurred_at=when, amount_minor=4900)
+        insert_entry(
+            engine, occurred_at=when, kind="fee", amount_minor=-172, source_ref=f"txn_{day}"
+        )
+        insert_task(engine, finished_at=when, status="succeeded", cost_micros=25_000,
+                    ai_model="gpt-4o", type="fulfill_order")  # fmt: skip
+    insert_entry(
+        engine, occurred_at=NOW - 2 * DAY, kind="refund", amount_minor=-4900, source_ref="re_1"
+    )
+    insert_entry(engine, occurred_at=NOW - 2 * DAY, status="failed", amount_minor=9900)
+    insert_entry(engine, occurred_at=NOW - 3 * DAY, kind="payout", amount_minor=-50_000,
+                 status="paid", source_ref="po_1")  # fmt: skip
+    insert_entry(engine, occurred_at=NOW - 3 * DAY, kind="fulfilment_cost", amount_minor=-300,
+                 source="governor", source_ref="cost_1")  # fmt: skip
+
+
+def test_kpis_are_the_same_from_raw_rows_and_from_the_rollups(migrated):
+    a_month_of_business(migrated)
+    since, until = NOW - 30 * DAY, NOW
+    raw = overview(since, until)
+    assert pending_changes() > 0
+    assert refresh() == {"ledger": 30, "tasks": 30}
+    assert pending_changes() == 0
+    rolled = overview(since, until)
+    assert rolled == raw
+    [usd] = rolled.money
+    assert (usd.gross_revenue, usd.refunds, usd.stripe_fees) == (30 * 4900, -4900, -30 * 172)
+    assert usd.net_revenue == 30 * 4900 - 4900 - 30 * 172  # the payout is no income
+    assert (usd.cogs, usd.orders, usd.failed_charges) == (-300, 30, 1)
+    assert (rolled.ai.cost_micros, rolled.ai.tasks) == (30 * 25_000, 30)
+    [income] = rolled.income
+    assert income.ai_cost == 75  # 750,000 micro-dollars are 75 cents
+    assert income.net_income == usd.net_revenue - 300 - 75
+    assert income.roi == round(income.net_income / 375, 4)
+
+
+def test_a_change_to_a_rolled_up_day_shows_at_once(migrated):
+    a_month_of_business(migrated)
+    refresh()
+    with migrated.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE ledger_entries SET status = 'failed' WHERE source_ref = 're_1'")
+        )
+    [usd] = overview(NOW - 30 * DAY, NOW).money
+    assert usd.refunds == 0
+    insert_entry(migrated, occurred_at=NOW - 10 * DAY, amount_minor=1000)
+    [usd] = overview(NOW - 30 * DAY, NOW).money
+    assert usd.gross_revenue == 30 * 4900 + 1000
+    assert refresh() == {"ledger": 2}
+    assert overview(NOW - 30 * DAY, NOW).money == [usd]
+
+
+def test_partial_days_at_the_edges_count_only_their_hours(migrated):
+    morning = NOW.replace(hour=6)
+    insert_entry(migrated, occurred_at=morning - DAY, amount_minor=100)  # before the period
+    insert_entry(migrated, occurred_at=morning - DAY + timedelta(hours=4), amount_minor=200)
+    insert_entry(migrated, occurred_at=morning - timedelta(hours=1), amount_minor=400)
+    insert_entry(migrated, occurred_at=morning + timedelta(hours=1), amount_minor=800)  # after
+    refresh()
+    since, until = morning - DAY + timedelta(hours=2), morning
+    [usd] = overview(since, until).money
+    assert usd.gross_revenue == 600
+
+
+def test_currencies_are_never_added_together_without_a_rate(migrated, configure):
+    insert_entry(migrated, occurred_at=NOW - DAY, amount_minor=1000, currency="usd")
+    insert_entry(migrated, occurred_at=NOW - DAY, amount_minor=2000, currency="eur")
+    insert_entry(migrated, occurred_at=NOW - DAY, amount_minor=500, currency="jpy")
+    result = overview(NOW - 7 * DAY, NOW)
+    assert [(m.currency, m.gross_revenue) for m in result.money] == [
+        ("eur", 2000), ("jpy", 500), ("usd", 1000)]  # fmt: skip
+    assert result.reporting_total is None
+    assert "eur, jpy" in (result.reporting_note or "")
+    configure(fx_rates="eur=1.10,jpy=0.0065")
+    total = overview(NOW - 7 * DAY, NOW).reporting_total
+    assert total is not None and total.currency == "usd"
+    assert total.net_revenue == 1000 + 2200 + 325  # ¥500 at 0.0065 is $3.25
+
+
+def test_the_previous_period_and_the_series(migrated):
+    insert_entry(migrated, occurred_at=NOW - 10 * DAY, amount_minor=700)
+    insert_entry(migrated, occurred_at=NOW - 3 * DAY, amount_minor=300)
+    result = overview(NOW - 7 * DAY, NOW)
+    assert [m.gross_revenue for m in result.previous_money] == [700]
+    assert [(p.bucket, p.gross_revenue) for p in result.series] == [
+        ((NOW - 3 * DAY).replace(hour=0), 300)]  # fmt: skip
+
+
+def test_breakdowns_by_task_type_and_model(migrated):
+    for model, cost in (("gpt-4o", 9000), ("gpt-4o", 1000), ("gpt-4o-mini", 50)):
+        insert_task(migrated, type="implement_idea", ai_model=model, cost_micros=cost,
+                    finished_at=NOW - DAY, duration_ms=2000)  # fmt: skip
+    insert_task(migrated, type="fulfill_order", status="failed", cost_micros=5,
+                finished_at=NOW - DAY, duration_ms=100)  # fmt: skip
+    insert_task(migrated, type="fulfill_order", status="pending", cost_micros=None)
+    period = parse_period(range="7d", now=NOW)
+    with session_scope(readonly=True) as session:
+        types = service.costs_by_type(session, period)
+        models = service.costs_by_model(session, period, type="implement_idea")
+    assert [(r.type, r.tasks, r.failed, r.cost_micros) for r in types] == [
+        ("implement_idea", 3, 0, 10_050), ("fulfill_order", 1, 1, 5)]  # fmt: skip
+    assert [(r.ai_model, r.tasks, r.cost_micros, r.avg_duration_ms) for r in models] == [
+        ("gpt-4o", 2, 10_000, 2000), ("gpt-4o-mini", 1, 50, 2000)]  # fmt: skip
