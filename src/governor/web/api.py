@@ -1,0 +1,155 @@
+"""The JSON API under /api/: everything the pages show, for scripts (token or session)."""
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from governor.alerts.service import list_alerts
+from governor.analytics import service as analytics
+from governor.analytics.period import Period, parse_period
+from governor.analytics.schemas import (
+    BreakdownRow,
+    LedgerPage,
+    Overview,
+    TaskCostRow,
+    TaskPage,
+)
+from governor.config import get_settings
+from governor.models.base import Base
+from governor.storage.db import session_scope
+from governor.tasks import gate
+from governor.tasks.service import get_task
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+def read_session() -> Iterator[Session]:
+    """A read-only unit of work for one request (one snapshot on PostgreSQL)."""
+    with session_scope(readonly=True) as session:
+        yield session
+
+
+def period(
+    range: Annotated[str | None, Query(description="24h, 7d, 30d (default), 90d, 12w, 6m")] = None,
+    since: Annotated[str | None, Query(description="ISO 8601 start (instead of range)")] = None,
+    until: Annotated[str | None, Query(description="ISO 8601 end (default: now)")] = None,
+    grain: Annotated[str | None, Query(description="hour, day, week or month")] = None,
+) -> Period:
+    """The period asked for (400 with what is accepted when it cannot be read)."""
+    return parse_period(range=range, since=since, until=until, grain=grain)
+
+
+def optional_period(
+    range: str | None = None, since: str | None = None, until: str | None = None
+) -> Period | None:
+    """A period only when one was asked for (drill-down lists default to all time)."""
+    if not (range or since or until):
+        return None
+    return parse_period(range=range, since=since, until=until)
+
+
+Reader = Annotated[Session, Depends(read_session)]
+Asked = Annotated[Period, Depends(period)]
+MaybeAsked = Annotated[Period | None, Depends(optional_period)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("/overview", response_model=Overview)
+def overview(session: Reader, asked: Asked) -> Overview:
+    """KPIs per currency with the previous period's, AI cost, net income, ROI, time series."""
+    return analytics.overview(session, asked, get_settings())
+
+
+@router.get("/revenue/offers", response_model=list[BreakdownRow])
+def revenue_by_offer(session: Reader, asked: Asked) -> list[BreakdownRow]:
+    """Revenue, costs and ROI per offer and currency."""
+    return analytics.revenue_by_offer(session, asked)
+
+
+@router.get("/revenue/ideas", response_model=list[BreakdownRow])
+def revenue_by_idea(session: Reader, asked: Asked) -> list[BreakdownRow]:
+    """Revenue, costs and ROI per idea and currency."""
+    return analytics.revenue_by_idea(session, asked)
+
+
+@router.get("/costs/types", response_model=list[TaskCostRow])
+def costs_by_type(session: Reader, asked: Asked) -> list[TaskCostRow]:
+    """AI cost, tokens, failures and mean duration per task type."""
+    return analytics.costs_by_type(session, asked)
+
+
+@router.get("/costs/models", response_model=list[TaskCostRow])
+def costs_by_model(session: Reader, asked: Asked, type: str | None = None) -> list[TaskCostRow]:
+    """The same per task type and model (one type's models with `type`)."""
+    return analytics.costs_by_model(session, asked, type=type)
+
+
+@router.get("/ledger", response_model=LedgerPage)
+def ledger(
+    session: Reader,
+    asked: MaybeAsked,
+    kind: Annotated[list[str] | None, Query(description="ledger kinds; repeat for several")] = None,
+    currency: str | None = None,
+    offer_id: str | None = None,
+    idea_id: str | None = None,
+    order_id: str | None = None,
+    status: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> LedgerPage:
+    """Ledger entries (the rows behind every money figure) with their Stripe ids."""
+    return analytics.ledger(
+        session, asked, kinds=kind, currency=currency, offer_id=offer_id, idea_id=idea_id,
+        order_id=order_id, status=status, limit=limit, offset=offset,
+    )  # fmt: skip
+
+
+@router.get("/tasks", response_model=TaskPage)
+def tasks(
+    session: Reader,
+    asked: MaybeAsked,
+    type: str | None = None,
+    ai_model: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    idea_id: str | None = None,
+    offer_id: str | None = None,
+    order_id: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> TaskPage:
+    """Tasks matching the filters (the rows behind every cost figure)."""
+    return analytics.tasks(
+        session, asked, type=type, ai_model=ai_model, status=status, kind=kind, idea_id=idea_id,
+        offer_id=offer_id, order_id=order_id, limit=limit, offset=offset,
+    )  # fmt: skip
+
+
+@router.get("/tasks/{task_id}")
+def task(session: Reader, task_id: str) -> dict[str, Any]:
+    """One task with its spans (offsets from the task's start, nested by parent)."""
+    from governor.tracing.waterfall import waterfall
+
+    return {"task": _columns(get_task(session, task_id)),
+            "spans": asdict(waterfall(session, task_id))}  # fmt: skip
+
+
+@router.get("/alerts")
+def alerts(session: Reader, status: str | None = None, limit: Limit = 100) -> list[dict[str, Any]]:
+    """Alerts, most recently seen first."""
+    return [_columns(alert) for alert in list_alerts(session, status=status, limit=limit)]
+
+
+@router.get("/gate")
+def gate_state(session: Reader) -> dict[str, object]:
+    """Whether agent tasks may start, and the event that made it so."""
+    return gate.status(session).to_dict()
+
+
+def _columns(row: Base) -> dict[str, Any]:
+    """A row's columns by name, as JSON gives them."""
+    return {column.key: getattr(row, column.key) for column in row.__mapper__.column_attrs}
