@@ -18,8 +18,13 @@ def alter(engine: Engine, change) -> None:  # type: ignore[no-untyped-def]
         change(Operations(MigrationContext.configure(conn)))
 
 
+def drift(engine: Engine) -> list:  # type: ignore[type-arg]
+    """The problems besides the rollup triggers that SQLite's table rebuilds also drop."""
+    return [p for p in check_schema(engine).problems if p.kind != "missing_trigger"]
+
+
 def kinds(engine: Engine) -> dict[str, str]:
-    return {p.object: p.kind for p in check_schema(engine).problems}
+    return {p.object: p.kind for p in drift(engine)}
 
 
 def test_a_column_dropped_by_hand_is_named_and_not_blamed_on_a_migration(migrated: Engine):
@@ -28,10 +33,13 @@ def test_a_column_dropped_by_hand_is_named_and_not_blamed_on_a_migration(migrate
             batch.drop_column("price_version")
 
     alter(migrated, drop)
-    [problem] = check_schema(migrated).problems
+    [problem] = drift(migrated)
     assert (problem.kind, problem.object) == ("missing_column", "execution_tasks.price_version")
     assert "expected VARCHAR(40) NULL" in problem.message
     assert "no migration explains this" in problem.fix
+    if migrated.dialect.name == "sqlite":  # the rebuilt table lost its triggers: named too
+        lost = {p.object for p in check_schema(migrated).problems} - {problem.object}
+        assert lost == {f"trg_execution_tasks_rollup_{e}" for e in ("insert", "update", "delete")}
 
 
 def test_a_retyped_column_is_named_with_both_types(migrated: Engine):
@@ -45,7 +53,7 @@ def test_a_retyped_column_is_named_with_both_types(migrated: Engine):
             )
 
     alter(migrated, retype)
-    [problem] = check_schema(migrated).problems
+    [problem] = drift(migrated)
     assert problem.kind == "type_mismatch"
     assert problem.object == "execution_tasks.lease_owner"
     assert "INTEGER in the database, expected VARCHAR(100)" in problem.message
@@ -114,3 +122,16 @@ def test_tables_without_a_revision_are_not_mistaken_for_governors(engine: Engine
     problems = kinds(engine)
     assert problems["alembic_version"] == "unversioned"
     assert problems["execution_tasks.type"] == "missing_column"
+
+
+def test_a_table_rebuilt_without_its_rollup_triggers_is_named(migrated: Engine):
+    dialect = migrated.dialect.name
+    with migrated.begin() as conn:
+        if dialect == "postgresql":
+            conn.exec_driver_sql("DROP TRIGGER trg_ledger_entries_rollup_update ON ledger_entries")
+        else:
+            conn.exec_driver_sql("DROP TRIGGER trg_ledger_entries_rollup_update")
+    problems = check_schema(migrated).problems
+    assert [(p.kind, p.object) for p in problems] == [
+        ("missing_trigger", "trg_ledger_entries_rollup_update")]  # fmt: skip
+    assert "figures would silently go stale" in problems[0].message

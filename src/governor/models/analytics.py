@@ -13,6 +13,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from governor.models.base import Base
 from governor.models.types import UTCDateTime
 
+ROLLUP_TRIGGERS = {
+    "sqlite": tuple(f"trg_{table}_rollup_{event}" for table in ("ledger_entries", "execution_tasks")
+                    for event in ("insert", "update", "delete")),
+    "postgresql": tuple(f"trg_{table}_rollup_{event}" for table in ("ledger_entries",
+                        "execution_tasks") for event in ("change", "update")),
+}  # fmt: skip
+"""The triggers migration 0005 creates; the schema guard checks that they are all there."""
+
 NONE = ""
 """What a rollup key column holds for 'no offer / no model': primary keys cannot be NULL."""
 

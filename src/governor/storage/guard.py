@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from governor.errors import SchemaDrift
 from governor.models import Base
+from governor.models.analytics import ROLLUP_TRIGGERS
 from governor.storage import revisions
 from governor.storage.db import connect, describe, sqlite_path
 
@@ -173,7 +174,23 @@ def check_schema(engine: Engine) -> SchemaReport:
             return report
         fix = _revision_problem(report)
         report.problems.extend(_compare(connection, fix))
+        if report.revision == report.head:
+            report.problems.extend(_missing_triggers(connection))
     return report
+
+
+def _missing_triggers(connection: sa.Connection) -> list[Problem]:
+    """Triggers the rollups need; rebuilding a table (SQLite's batch migrations do) drops them."""
+    dialect = connection.dialect.name
+    query = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal" if dialect == "postgresql"
+             else "SELECT name FROM sqlite_master WHERE type = 'trigger'")  # fmt: skip
+    present = set(connection.exec_driver_sql(query).scalars())
+    message = ("the trigger that keeps the analytics rollups current is missing, so the "
+               "dashboard's figures would silently go stale")  # fmt: skip
+    fix = f"recreate it as migration 0005 does, or {RESTORE}"
+    expected = ROLLUP_TRIGGERS.get(dialect, ())
+    return [Problem("missing_trigger", name, message, fix) for name in expected
+            if name not in present]  # fmt: skip
 
 
 def _revision_problem(report: SchemaReport) -> str | None:
