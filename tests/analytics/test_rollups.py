@@ -137,3 +137,29 @@ def test_breakdowns_by_task_type_and_model(migrated):
         ("implement_idea", 3, 0, 10_050), ("fulfill_order", 1, 1, 5)]  # fmt: skip
     assert [(r.ai_model, r.tasks, r.cost_micros, r.avg_duration_ms) for r in models] == [
         ("gpt-4o", 2, 10_000, 2000), ("gpt-4o-mini", 1, 50, 2000)]  # fmt: skip
+
+
+def test_an_empty_period_has_zero_figures_and_no_total_to_convert(migrated):
+    result = overview(NOW - 7 * DAY, NOW)
+    assert result.money == [] and result.ai.tasks == 0
+    assert result.reporting_total is not None and result.reporting_total.net_income == 0
+
+
+def test_drill_down_rows_and_their_counts_agree_before_and_after_a_refresh(migrated):
+    a_month_of_business(migrated)
+    insert_entry(migrated, occurred_at=NOW - 4 * DAY, order_id="order_7", source_ref="ch_7")
+    period = parse_period(range="30d", now=NOW)
+
+    def drill(**filters):  # type: ignore[no-untyped-def]
+        with session_scope(readonly=True) as session:
+            return service.ledger(session, period, limit=1000, **filters)
+
+    for _ in range(2):
+        charges = drill(kinds=["charge"], currency="usd", status="succeeded")
+        assert charges.total == len(charges.rows) == 30  # 29 whole days, today, the order's
+        assert all(r.kind == "charge" and r.status == "succeeded" for r in charges.rows)
+        assert [r.source_ref for r in drill(order_id="order_7").rows] == ["ch_7"]
+        with session_scope(readonly=True) as session:
+            listed = service.tasks(session, period, type="fulfill_order", ai_model="gpt-4o")
+            assert listed.total == len(listed.rows) == 29
+        refresh()

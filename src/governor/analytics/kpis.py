@@ -1,6 +1,5 @@
 """Pure arithmetic from rollup cells to KPIs: which ledger kinds make which figure, and ROI."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -135,10 +134,10 @@ def reporting_total(
     if missing:
         return None, (f"no conversion rate for {', '.join(missing)}: set GOVERNOR_FX_RATES "
                       f"to see one total in {target}")  # fmt: skip
-    totals: dict[str, int] = defaultdict(int)
+    totals = dict.fromkeys(("net_revenue", "ai_cost", "cogs", "net_income"), 0)
     for row in rows:
         rate = Decimal(1) if row.currency == target else rates[row.currency]
-        for field in ("net_revenue", "ai_cost", "cogs", "net_income"):
+        for field in totals:
             totals[field] += convert(getattr(row, field), row.currency, target, rate)
     costs = totals["ai_cost"] - totals["cogs"]
     total = Income(currency=target, roi=roi(totals["net_income"], costs), **totals)

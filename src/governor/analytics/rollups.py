@@ -86,23 +86,55 @@ def _midnight(moment: datetime) -> datetime:
 
 
 def cells(
-    session: Session, source: Source, start: datetime, end: datetime, *, grain: str = "day"
+    session: Session,
+    source: Source,
+    start: datetime,
+    end: datetime,
+    *,
+    grain: str | None = "day",
+    keys: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every cell of [start, end): bucket (hour or day), key columns and sums (exact inside a
-    read-only `session_scope`, whose statements share one snapshot)."""
+    """The sums of [start, end) per bucket (hour, day, or none: one total) and per `keys`
+    (default: all of the source's), one dict per group. Exact inside a read-only
+    `session_scope`, whose statements share one snapshot."""
+    group = Group(source, tuple(keys or source.keys), grain)
     if grain == "hour":
-        return _raw(session, source, [(start, end)], "hour")
+        return group.merge(_raw(session, group, [(start, end)]))
     first = _midnight(start) if start == _midnight(start) else _midnight(start) + DAY
     last = _midnight(end)
     edges = [(start, min(first, end))] if start < first else []
     if last >= first and end > last:
         edges.append((max(last, start), end))
     if last <= first:
-        return _raw(session, source, edges, "day")
+        return group.merge(_raw(session, group, edges))
     stale = _stale_days(session, source, first, last)
-    rows = _rolled(session, source, first, last, stale)
+    rows = _rolled(session, group, first, last, stale)
     ranges = edges + [(day, day + DAY) for day in stale]
-    return rows + _raw(session, source, ranges, "day")
+    return group.merge(rows + _raw(session, group, ranges))
+
+
+@dataclass(frozen=True)
+class Group:
+    """How cells are grouped: by which key columns, and into which time buckets."""
+
+    source: Source
+    keys: tuple[str, ...]
+    grain: str | None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (("bucket",) if self.grain else ()) + self.keys
+
+    def merge(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """One dict per group, summing the rows of a group that came from both sides."""
+        width = len(self.names)
+        merged: dict[tuple[Any, ...], list[int]] = {}
+        for row in rows:
+            sums = merged.setdefault(tuple(row[:width]), [0] * (len(row) - width))
+            for i, value in enumerate(row[width:]):
+                sums[i] += int(value or 0)
+        fields = (*self.names, *self.source.sums)
+        return [dict(zip(fields, (*key, *sums), strict=True)) for key, sums in merged.items()]
 
 
 def _stale_days(
@@ -117,37 +149,33 @@ def _stale_days(
 
 
 def _rolled(
-    session: Session, source: Source, first: datetime, last: datetime, stale: list[datetime]
-) -> list[dict[str, Any]]:
-    table = source.rollup
-    query = sa.select(
-        table.c.day.label("bucket"), *(table.c[k] for k in source.keys),
-        *(table.c[name] for name in source.sums),
-    ).where(table.c.day >= first, table.c.day < last)  # fmt: skip
+    session: Session, group: Group, first: datetime, last: datetime, stale: list[datetime]
+) -> list[tuple[Any, ...]]:
+    table = group.source.rollup
+    by = ([table.c.day] if group.grain else []) + [table.c[k] for k in group.keys]
+    sums = [sa.func.sum(table.c[name]) for name in group.source.sums]
+    query = sa.select(*by, *sums).where(table.c.day >= first, table.c.day < last).group_by(*by)
     if stale:
         query = query.where(table.c.day.not_in(stale))
-    return [dict(row) for row in session.execute(query).mappings()]
+    return [tuple(row) for row in session.execute(query)]
 
 
 def _raw(
-    session: Session, source: Source, ranges: Sequence[tuple[datetime, datetime]], grain: str
-) -> list[dict[str, Any]]:
+    session: Session, group: Group, ranges: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[Any, ...]]:
     if not ranges:
         return []
+    source = group.source
     time = source.raw.c[source.time]
-    bucket = truncate(time, grain, session.get_bind().dialect.name).label("bucket")
-    keys = source.key_columns()
+    columns = {c.name: c for c in source.key_columns()}
+    by = [columns[k] for k in group.keys]
+    if group.grain:
+        by.insert(0, truncate(time, group.grain, session.get_bind().dialect.name))
     within = sa.or_(*(sa.and_(time >= lo, time < hi) for lo, hi in ranges))
-    query = sa.select(bucket, *keys, *(agg.label(name) for name, agg in source.sums.items()))
-    query = query.where(within).group_by(bucket, *keys)
+    query = sa.select(*by, *source.sums.values()).where(within).group_by(*by)
     if source.only is not None:
         query = query.where(source.only)
-    return [dict(row) for row in session.execute(query).mappings()]
-
-
-def pending(session: Session) -> int:
-    """How many logged changes wait to be folded into the rollups."""
-    return int(session.execute(sa.select(sa.func.count()).select_from(CHANGES)).scalar_one())
+    return [tuple(row) for row in session.execute(query)]
 
 
 def refresh(session: Session) -> dict[str, int]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from governor.analytics import kpis
 from governor.analytics.period import Period, bucket_of
-from governor.analytics.rollups import LEDGER, TASKS, cells
+from governor.analytics.rollups import LEDGER, TASKS, Source, cells
 from governor.analytics.schemas import (
     AiKpis,
     AiPoint,
@@ -32,13 +32,17 @@ from governor.models.analytics import NONE
 from governor.models.base import table_of
 
 UNFINISHED = ("pending", "running")
+MONEY_KEYS = ("currency", "kind", "status")
 
 
 def overview(session: Session, period: Period, settings: Settings) -> Overview:
     """The KPIs of a period beside the previous one's, net income, ROI and the time series."""
     before = period.previous()
-    ledger_now, ledger_before = _cells(session, LEDGER, period), _cells(session, LEDGER, before)
-    tasks_now, tasks_before = _cells(session, TASKS, period), _cells(session, TASKS, before)
+    grain = "hour" if period.grain == "hour" else "day"
+    ledger_now = _cells(session, LEDGER, period, MONEY_KEYS, grain)
+    ledger_before = _cells(session, LEDGER, before, MONEY_KEYS)
+    tasks_now = _cells(session, TASKS, period, ("status",), grain)
+    tasks_before = _cells(session, TASKS, before, ("status",))
     money, previous_money = kpis.money_kpis(ledger_now), kpis.money_kpis(ledger_before)
     ai, previous_ai = kpis.ai_kpis(tasks_now), kpis.ai_kpis(tasks_before)
     income = kpis.income(money, ai.cost_micros)
@@ -55,8 +59,14 @@ def overview(session: Session, period: Period, settings: Settings) -> Overview:
     )  # fmt: skip
 
 
-def _cells(session: Session, source: Any, period: Period) -> list[dict[str, Any]]:
-    return cells(session, source, period.start, period.end, grain=period.grain)
+def _cells(
+    session: Session,
+    source: Source,
+    period: Period,
+    keys: tuple[str, ...],
+    grain: str | None = None,
+) -> list[dict[str, Any]]:
+    return cells(session, source, period.start, period.end, grain=grain, keys=keys)
 
 
 def _money_series(cells_: list[dict[str, Any]], grain: str) -> list[SeriesPoint]:
@@ -97,11 +107,11 @@ def _breakdown(session: Session, period: Period, key: str) -> list[BreakdownRow]
         return str(cell[key])
 
     money: dict[tuple[str, str], MoneyKpis] = {}
-    for cell in _cells(session, LEDGER, period):
+    for cell in _cells(session, LEDGER, period, (*MONEY_KEYS, "offer_id", "idea_id")):
         group = (key_of(cell), cell["currency"])
         kpis.add_money(money.setdefault(group, MoneyKpis(currency=group[1])), cell)
     ai: dict[str, int] = defaultdict(int)
-    for cell in _cells(session, TASKS, period):
+    for cell in _cells(session, TASKS, period, ("offer_id", "idea_id")):
         ai[key_of(cell)] += int(cell["cost_micros"])
     for name in ai:
         money.setdefault((name, kpis.AI_CURRENCY), MoneyKpis(currency=kpis.AI_CURRENCY))
@@ -148,7 +158,7 @@ def _costs(
     session: Session, period: Period, by: tuple[str, ...], only_type: str | None
 ) -> list[TaskCostRow]:
     groups: dict[tuple[str, ...], AiKpis] = defaultdict(AiKpis)
-    for cell in _cells(session, TASKS, period):
+    for cell in _cells(session, TASKS, period, ("kind", "type", "ai_model", "status")):
         if cell["kind"] != "agent" or (only_type is not None and cell["type"] != only_type):
             continue
         kpis.add_ai(groups[tuple(str(cell[name]) for name in by)], cell)
@@ -182,20 +192,22 @@ def ledger(
     offset: int = 0,
 ) -> LedgerPage:
     """The ledger entries behind a figure, newest first, with the Stripe ids of each."""
-    where = []
+    asked = _asked(kind=list(kinds or []), currency=currency, offer_id=offer_id,
+                   idea_id=idea_id, order_id=order_id, status=status)  # fmt: skip
+    where = _where(_L, asked)
     if period is not None:
         where += [_L.occurred_at >= period.start, _L.occurred_at < period.end]
-    if kinds:
-        where.append(_L.kind.in_(list(kinds)))
-    for column, value in (("currency", currency), ("offer_id", offer_id), ("idea_id", idea_id),
-                          ("order_id", order_id), ("status", status)):  # fmt: skip
-        if value:
-            where.append(_L[column] == value)
     fields = [_L[name] for name in LedgerRow.model_fields]
     query = sa.select(*fields).where(*where).order_by(_L.occurred_at.desc(), _L.id.desc())
-    rows = session.execute(query.limit(limit).offset(offset)).mappings()
-    total = session.execute(sa.select(sa.func.count()).select_from(_LEDGER).where(*where))
-    return LedgerPage(rows=[LedgerRow(**row) for row in rows], total=total.scalar_one())
+    rows = [
+        LedgerRow(**row) for row in session.execute(query.limit(limit).offset(offset)).mappings()
+    ]
+    total = _rollup_total(session, LEDGER, period, asked, "entries")
+    if total is None:
+        total = session.execute(
+            sa.select(sa.func.count()).select_from(_LEDGER).where(*where)
+        ).scalar_one()
+    return LedgerPage(rows=rows, total=total)
 
 
 def tasks(
@@ -212,21 +224,50 @@ def tasks(
     limit: int = 100,
     offset: int = 0,
 ) -> TaskPage:
-    """Tasks matching the filters; finished ones by finish time, newest first."""
-    where = []
-    when = _T.created_at if status in UNFINISHED else _T.finished_at
+    """Tasks matching the filters; finished ones by finish time, newest first.
+
+    `ai_model=""` asks for the tasks that used no model."""
+    asked = _asked(type=type, status=status, kind=kind, idea_id=idea_id, offer_id=offer_id,
+                   order_id=order_id)  # fmt: skip
+    where = _where(_T, asked)
+    if ai_model is not None:
+        asked["ai_model"] = ai_model
+        where.append(_T.ai_model == ai_model if ai_model else _T.ai_model.is_(None))
+    unfinished = status in UNFINISHED
+    when = _T.created_at if unfinished else _T.finished_at
     if period is not None:
         where += [when >= period.start, when < period.end]
-    filters = (("type", type), ("status", status), ("kind", kind), ("idea_id", idea_id),
-               ("offer_id", offer_id), ("order_id", order_id))  # fmt: skip
-    for column, value in filters:
-        if value:
-            where.append(_T[column] == value)
-    if ai_model is not None:
-        where.append(_T.ai_model == ai_model if ai_model else _T.ai_model.is_(None))
     order = [when.desc(), _T.id.desc()] if period is not None else [_T.created_at.desc()]
     fields = [_T[name] for name in TaskRow.model_fields]
     query = sa.select(*fields).where(*where).order_by(*order).limit(limit).offset(offset)
-    total = session.execute(sa.select(sa.func.count()).select_from(_TASKS).where(*where))
     rows = [TaskRow(**row) for row in session.execute(query).mappings()]
-    return TaskPage(rows=rows, total=total.scalar_one())
+    total = None if unfinished else _rollup_total(session, TASKS, period, asked, "tasks")
+    if total is None:
+        total = session.execute(
+            sa.select(sa.func.count()).select_from(_TASKS).where(*where)
+        ).scalar_one()
+    return TaskPage(rows=rows, total=total)
+
+
+def _asked(**filters: Any) -> dict[str, Any]:
+    """The filters given a value (a list for several values)."""
+    return {name: value for name, value in filters.items() if value not in (None, "", [])}
+
+
+def _where(columns: Any, asked: dict[str, Any]) -> list[Any]:
+    return [columns[name].in_(value) if isinstance(value, list) else columns[name] == value
+            for name, value in asked.items()]  # fmt: skip
+
+
+def _rollup_total(
+    session: Session, source: Source, period: Period | None, asked: dict[str, Any], field: str
+) -> int | None:
+    """How many rows match, from the rollups, when a period is given and every filter is one
+    of their keys (a drill-down's count then costs no scan); None otherwise."""
+    if period is None or not set(asked) <= set(source.keys):
+        return None
+    keys = tuple(asked) or source.keys[:1]
+    found = _cells(session, source, period, keys)
+    wanted = {name: value if isinstance(value, list) else [value] for name, value in asked.items()}
+    return sum(int(cell[field]) for cell in found
+               if all(cell[name] in values for name, values in wanted.items()))  # fmt: skip

@@ -30,8 +30,10 @@ class GovernorCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with session_scope(self.engine, readonly=True) as session:
             now = utcnow()
-            task_cells = cells(session, TASKS, SINCE_EVER, now)
-            ledger_cells = cells(session, LEDGER, SINCE_EVER, now)
+            task_keys = ("kind", "type", "ai_model", "status")
+            task_cells = cells(session, TASKS, SINCE_EVER, now, grain=None, keys=task_keys)
+            ledger_keys = ("currency", "kind", "status")
+            ledger_cells = cells(session, LEDGER, SINCE_EVER, now, grain=None, keys=ledger_keys)
             unfinished = session.execute(
                 sa.select(ExecutionTask.type, ExecutionTask.status, sa.func.count())
                 .where(ExecutionTask.status.in_(("pending", "running")))
