@@ -1,6 +1,7 @@
 """Fixtures: every storage test runs on SQLite and on a real PostgreSQL started for the session."""
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,11 +12,12 @@ from typer.testing import CliRunner
 
 from governor.cli.main import app
 from governor.config import get_settings
-from governor.storage.db import dispose_engines, get_engine
+from governor.storage.db import create_engine, dispose_engines, get_engine
 from governor.storage.migrate import migrate
 from tests.support.postgres import PostgresServer, find_bin_dir
 from tests.support.redis import RedisServer, find_redis
 
+TEMPLATE = "governor_template"
 REQUIRE_SERVICES = os.environ.get("GOVERNOR_TEST_REQUIRE_SERVICES") == "1"
 
 
@@ -96,7 +98,11 @@ def database_url(
     else:
         server: PostgresServer = request.getfixturevalue("postgres_server")
         name = f"t_{uuid.uuid4().hex[:12]}"
-        url = server.create_database(name)
+        # A test that asks for a migrated database gets a copy of the session's template.
+        template = None
+        if "migrated" in request.fixturenames:
+            template = request.getfixturevalue("postgres_template")
+        url = server.create_database(name, template=template)
         monkeypatch.setenv("GOVERNOR_PG_BIN_DIR", str(server.bin_dir))
     monkeypatch.setenv("GOVERNOR_DATABASE_URL", url)
     get_settings.cache_clear()
@@ -111,10 +117,33 @@ def engine(database_url: str) -> Engine:
     return get_engine()
 
 
-@pytest.fixture
-def migrated(engine: Engine) -> Engine:
-    """The database at the head revision, built by running the migrations."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the head revision, built once by running the migrations."""
+    path = tmp_path_factory.mktemp("template") / "governor.db"
+    engine = create_engine(f"sqlite:///{path}")
     migrate(engine, "upgrade", "head", backup=False)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A PostgreSQL database at the head revision, built once by running the migrations."""
+    engine = create_engine(postgres_server.create_database(TEMPLATE))
+    migrate(engine, "upgrade", "head", backup=False)
+    engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template without connections
+    return TEMPLATE
+
+
+@pytest.fixture
+def migrated(request: pytest.FixtureRequest, engine: Engine) -> Engine:
+    """The database at the head revision: a copy of one the migrations built for the session
+    (the migrations themselves are tested in tests/storage/test_migrations.py)."""
+    if engine.dialect.name == "sqlite":  # PostgreSQL's was made from the template already
+        template: Path = request.getfixturevalue("sqlite_template")
+        with sqlite3.connect(template) as source, sqlite3.connect(str(engine.url.database)) as copy:
+            source.backup(copy)
     return engine
 
 

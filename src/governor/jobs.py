@@ -3,5 +3,5 @@
 
 def load() -> None:
     """Register every system task (importing the modules registers them)."""
-    import governor.analytics.jobs  # noqa: F401
+    import governor.analytics.jobs
     import governor.revenue.jobs  # noqa: F401

@@ -68,8 +68,9 @@ class PostgresServer:
                              dbname="postgres", autocommit=True) as conn:  # fmt: skip
             conn.execute(sql)
 
-    def create_database(self, name: str) -> str:
-        self._admin(f'CREATE DATABASE "{name}"')
+    def create_database(self, name: str, template: str | None = None) -> str:
+        copy = f' TEMPLATE "{template}" STRATEGY = FILE_COPY' if template else ""
+        self._admin(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
     def drop_database(self, name: str) -> None:

@@ -3,18 +3,25 @@
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from governor.auth.service import create_token
 from governor.config import get_settings
 from governor.storage import revisions
+from governor.storage.db import session_scope
 from governor.web.app import create_app
 from tests.factories import insert_task
 
 
-def client() -> TestClient:
-    return TestClient(create_app(get_settings()))
+def client(*, signed_in: bool = True) -> TestClient:
+    """The app; signed in with an API token (the database must have the access tables)."""
+    if not signed_in:
+        return TestClient(create_app(get_settings()), follow_redirects=False)
+    with session_scope() as session:
+        _, token = create_token(session, name="test")
+    return TestClient(create_app(get_settings()), headers={"Authorization": f"Bearer {token}"})
 
 
 def test_healthz_reports_a_clean_schema(migrated):
-    response = client().get("/healthz")
+    response = client(signed_in=False).get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -57,11 +64,23 @@ def test_a_closed_gate_shows_on_health_and_page(migrated):
     assert "fsar_7" in page
 
 
-def test_the_home_page_shows_drift_instead_of_failing(engine):
-    page = client().get("/")
+def test_the_home_page_shows_drift_instead_of_failing(migrated):
+    client_ = client()
+    with migrated.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE scratch (id INTEGER PRIMARY KEY)"))
+    page = client_.get("/")
     assert page.status_code == 200
     assert 'id="schema-verdict">drift<' in page.text
-    assert "run: governor db upgrade" in page.text
+    assert "scratch" in page.text
+
+
+def test_before_the_first_migration_the_sign_in_page_says_to_upgrade(engine):
+    anonymous = client(signed_in=False)
+    home = anonymous.get("/", headers={"accept": "text/html"})
+    assert home.status_code == 303 and home.headers["location"] == "/login?next=%2F"
+    page = anonymous.get("/login")
+    assert page.status_code == 200
+    assert "the database is not ready. Run `governor db upgrade`" in page.text
 
 
 def test_healthz_is_503_when_the_database_cannot_be_reached(monkeypatch):
@@ -71,7 +90,7 @@ def test_healthz_is_503_when_the_database_cannot_be_reached(monkeypatch):
         "GOVERNOR_DATABASE_URL", f"postgresql://gov:s3cretpw@127.0.0.1:{free_port()}/gov"
     )
     get_settings.cache_clear()
-    response = client().get("/healthz")
+    response = client(signed_in=False).get("/healthz")
     assert response.status_code == 503
     body = response.json()
     assert body["schema"]["verdict"] == "unreachable"

@@ -28,6 +28,20 @@ def wait_for(url: str, process: subprocess.Popen, deadline_s: float = 30.0) -> h
     raise AssertionError(f"{url} did not answer within {deadline_s}s")
 
 
+def _bearer(database: Path) -> dict[str, str]:
+    """An Authorization header with a new API token of the database."""
+    from governor.auth.service import create_token
+    from governor.storage.db import create_engine, session_scope
+
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with session_scope(engine) as session:
+            _, token = create_token(session, name="serve-test")
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_serve_starts_on_a_migrated_database_and_serves_the_page(tmp_path: Path):
     env = {**os.environ, "GOVERNOR_DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}"}
     subprocess.run([*GOVERNOR, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -40,7 +54,9 @@ def test_serve_starts_on_a_migrated_database_and_serves_the_page(tmp_path: Path)
         health = wait_for(f"http://127.0.0.1:{port}/healthz", process)
         assert health.status_code == 200
         assert health.json()["schema"]["verdict"] == "clean"
-        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 401  # sign-in first
+        page = httpx.get(f"http://127.0.0.1:{port}/", headers=_bearer(tmp_path / "g.db"))
+        assert page.status_code == 200
         assert "Governor" in page.text
     finally:
         process.terminate()

@@ -9,7 +9,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from governor import __version__
-from governor.cli import db, gate, serve, stripe, tasks, worker
+from governor.cli import business, db, gate, serve, stripe, tasks, users, worker
 from governor.cli.output import errors
 from governor.errors import GovernorError
 
@@ -42,6 +42,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(gate.app, name="gate")
 app.add_typer(stripe.app, name="stripe")
+app.add_typer(business.ideas, name="ideas")
+app.add_typer(business.offers, name="offers")
+app.add_typer(business.orders, name="orders")
+app.add_typer(users.users_app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 

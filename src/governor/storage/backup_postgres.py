@@ -15,15 +15,21 @@ from governor.errors import BackupError, BadInput
 MAGIC = b"PGDMP"
 COPY_HEADER = "COPY public.alembic_version (version_num) FROM stdin;"
 
-# Dropping every table of the schema first makes the restore exact: tables that a failed
-# migration created, and that the backup does not have, go too. psql runs this and the
-# restore script in one transaction, so a failure leaves the database untouched.
+# Dropping every table and function of the schema first makes the restore exact: tables
+# and trigger functions that a failed migration created, and that the backup does not have, go
+# too. psql runs this and the restore script in one transaction, so a failure leaves the
+# database untouched.
 DROP_TABLES = b"""
 DO $$
 DECLARE t record;
 BEGIN
   FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
     EXECUTE format('DROP TABLE IF EXISTS public.%I CASCADE', t.tablename);
+  END LOOP;
+  FOR t IN SELECT p.oid::regprocedure AS name FROM pg_proc p
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname = 'public' AND p.proname LIKE 'governor\\_%' LOOP
+    EXECUTE format('DROP FUNCTION IF EXISTS %s CASCADE', t.name);
   END LOOP;
 END $$;
 """

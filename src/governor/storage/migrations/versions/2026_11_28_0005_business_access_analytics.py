@@ -17,7 +17,8 @@ depends_on = None
 TIMESTAMP = sa.DateTime(timezone=True)
 
 # The columns whose change moves a ledger entry's or a finished task's place in a rollup.
-LEDGER_COLUMNS = ("amount_minor", "currency", "kind", "status", "occurred_at", "offer_id", "idea_id")
+LEDGER_COLUMNS = ("amount_minor", "currency", "kind", "status", "occurred_at", "offer_id",
+                  "idea_id")  # fmt: skip
 TASK_COLUMNS = ("status", "finished_at", "kind", "type", "ai_model", "duration_ms", "cost_micros",
                 "tokens_in", "tokens_out", "offer_id", "idea_id")  # fmt: skip
 SOURCES = (("ledger_entries", "ledger", "occurred_at", LEDGER_COLUMNS),
@@ -48,16 +49,17 @@ def _postgres_triggers(table: str, source: str, when: str, columns: tuple[str, .
     function = f"governor_{table}_rollup_change"
 
     def mark(row: str) -> str:
+        day = f"date_trunc('day', {row}.{when}, 'UTC')"
         return (f"IF {row}.{when} IS NOT NULL THEN INSERT INTO rollup_changes (source, day) "
-                f"VALUES ('{source}', date_trunc('day', {row}.{when}, 'UTC')); END IF;")  # fmt: skip
+                f"VALUES ('{source}', {day}); END IF;")  # fmt: skip
 
     old = ", ".join(f"OLD.{c}" for c in columns)
     new = ", ".join(f"NEW.{c}" for c in columns)
     return [
         f"""CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP <> 'INSERT' THEN {mark('OLD')} END IF;
-            IF TG_OP <> 'DELETE' THEN {mark('NEW')} END IF;
+            IF TG_OP <> 'INSERT' THEN {mark("OLD")} END IF;
+            IF TG_OP <> 'DELETE' THEN {mark("NEW")} END IF;
             RETURN NULL;
         END $$""",
         f"CREATE TRIGGER trg_{table}_rollup_change AFTER INSERT OR DELETE ON {table} "
@@ -116,8 +118,9 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
-        sa.ForeignKeyConstraint(["idea_id"], ["ideas.id"], name="fk_offers_idea_id_ideas",
-                                ondelete="SET NULL"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["idea_id"], ["ideas.id"], name="fk_offers_idea_id_ideas", ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_offers"),
     )
     op.create_index("ix_offers_idea_id", "offers", ["idea_id"], unique=False)
@@ -163,8 +166,9 @@ def upgrade() -> None:
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("last_used_at", TIMESTAMP, nullable=True),
         sa.Column("revoked_at", TIMESTAMP, nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_api_tokens_user_id_users",
-                                ondelete="CASCADE"),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_api_tokens_user_id_users", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_api_tokens"),
     )
     op.create_index("ix_api_tokens_token_hash", "api_tokens", ["token_hash"], unique=True)
@@ -178,8 +182,9 @@ def upgrade() -> None:
         sa.Column("idea_id", sa.String(length=255), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("entries", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "currency", "kind", "status", "offer_id", "idea_id",
-                                name="pk_ledger_daily"),  # fmt: skip
+        sa.PrimaryKeyConstraint(
+            "day", "currency", "kind", "status", "offer_id", "idea_id", name="pk_ledger_daily"
+        ),
     )
     op.create_table(
         "task_daily",
@@ -195,8 +200,9 @@ def upgrade() -> None:
         sa.Column("cost_micros", sa.BigInteger(), nullable=False),
         sa.Column("tokens_in", sa.BigInteger(), nullable=False),
         sa.Column("tokens_out", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "kind", "type", "ai_model", "status", "offer_id",
-                                "idea_id", name="pk_task_daily"),  # fmt: skip
+        sa.PrimaryKeyConstraint(
+            "day", "kind", "type", "ai_model", "status", "offer_id", "idea_id", name="pk_task_daily"
+        ),
     )
     op.create_table(
         "rollup_changes",

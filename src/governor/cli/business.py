@@ -1,0 +1,270 @@
+"""`governor ideas|offers|orders …`: list and show what the business sells and to whom."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from governor.cli.guarded import guarded_engine
+from governor.cli.output import console, print_json
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+ideas = typer.Typer(help="The ideas the agents work on.", no_args_is_help=True)
+offers = typer.Typer(help="What the business sells, at which price.", no_args_is_help=True)
+orders = typer.Typer(help="Who bought what, and how far each order got.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print JSON only.")
+STATUS = typer.Option(None, "--status", help="Only this status.")
+LIMIT = typer.Option(50, "--limit", help="At most this many, newest first.")
+
+
+def _read(work: Callable[["Session"], Any]) -> Any:
+    from governor.storage.db import session_scope
+
+    with session_scope(guarded_engine(), readonly=True) as session:
+        return work(session)
+
+
+def _money(amount: int, currency: str) -> str:
+    from governor.revenue.currency import format_minor
+
+    return f"{format_minor(amount, currency)} {currency.upper()}"
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else ""
+
+
+def _dollars(micros: int | None) -> str:
+    return "" if micros is None else f"${micros / 1_000_000:.4f}"
+
+
+def _task_table(tasks: list[Any], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        "id",
+        "type",
+        "status",
+        "attempts",
+        "ai_model",
+        "duration_ms",
+        "cost",
+        "finished_at",
+        title=title,
+    )
+    for t in tasks:
+        table.add_row(
+            t.id,
+            t.type,
+            t.status,
+            str(t.attempts),
+            t.ai_model or "",
+            str(t.duration_ms or ""),
+            _dollars(t.cost_micros),
+            _when(t.finished_at),
+        )
+    return table
+
+
+def _fields(data: Any, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(data, name)
+        console.print(
+            f"[bold]{name}[/bold]: {_when(value) if isinstance(value, datetime) else value}"
+        )
+
+
+# ideas ---------------------------------------------------------------------------------------
+
+
+@ideas.command("list")
+def list_ideas(status: str | None = STATUS, limit: int = LIMIT, as_json: bool = JSON) -> None:
+    """Ideas, newest first."""
+    from rich.table import Table
+
+    from governor.offers import service
+    from governor.offers.schemas import dump
+
+    found = _read(lambda s: service.list_ideas(s, status=status, limit=limit))
+    if as_json:
+        print_json(dump(found))
+        return
+    table = Table("id", "title", "status", "created_at")
+    for idea in found:
+        table.add_row(idea.id, idea.title, idea.status, _when(idea.created_at))
+    console.print(table)
+
+
+@ideas.command("show")
+def show_idea(idea_id: str, as_json: bool = JSON) -> None:
+    """One idea, its offers and its newest tasks."""
+    from rich.table import Table
+
+    from governor.offers import service
+    from governor.offers.schemas import dump
+
+    idea = _read(lambda s: service.get_idea(s, idea_id))
+    if as_json:
+        print_json(dump(idea))
+        return
+    _fields(idea, ("id", "title", "status", "description", "created_at"))
+    table = Table("id", "title", "price", "status", "created_at", title="Offers")
+    for o in idea.offers:
+        table.add_row(
+            o.id, o.title, _money(o.price_minor, o.currency), o.status, _when(o.created_at)
+        )
+    console.print(table)
+    console.print(_task_table(idea.tasks, f"Tasks ({len(idea.tasks)} of {idea.tasks_total})"))
+
+
+# offers --------------------------------------------------------------------------------------
+
+
+@offers.command("list")
+def list_offers(
+    status: str | None = STATUS,
+    idea: str | None = typer.Option(None, "--idea", help="Only this idea's offers."),
+    limit: int = LIMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Offers, newest first."""
+    from rich.table import Table
+
+    from governor.offers import service
+    from governor.offers.schemas import dump
+
+    found = _read(lambda s: service.list_offers(s, status=status, idea_id=idea, limit=limit))
+    if as_json:
+        print_json(dump(found))
+        return
+    table = Table("id", "title", "price", "status", "idea_id", "created_at")
+    for o in found:
+        table.add_row(
+            o.id,
+            o.title,
+            _money(o.price_minor, o.currency),
+            o.status,
+            o.idea_id or "",
+            _when(o.created_at),
+        )
+    console.print(table)
+
+
+@offers.command("show")
+def show_offer(offer_id: str, as_json: bool = JSON) -> None:
+    """One offer, its idea, its newest orders and tasks."""
+    from governor.offers import service
+    from governor.offers.schemas import dump
+
+    offer = _read(lambda s: service.get_offer(s, offer_id))
+    if as_json:
+        print_json(dump(offer))
+        return
+    _fields(offer, ("id", "title", "status", "created_at"))
+    console.print(f"[bold]price[/bold]: {_money(offer.price_minor, offer.currency)}")
+    if offer.idea is not None:
+        console.print(f"[bold]idea[/bold]: {offer.idea.id} {offer.idea.title}")
+    counts = ", ".join(f"{n} {status}" for status, n in offer.orders_by_status.items())
+    console.print(f"[bold]orders[/bold]: {offer.orders_total} ({counts or 'none yet'})")
+    console.print(_order_table(offer.orders, f"Newest orders ({len(offer.orders)})"))
+    console.print(_task_table(offer.tasks, f"Tasks ({len(offer.tasks)} of {offer.tasks_total})"))
+
+
+# orders --------------------------------------------------------------------------------------
+
+
+def _order_table(found: list[Any], title: str | None = None) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        "id",
+        "offer_id",
+        "amount",
+        "status",
+        "stripe_charge_id",
+        "created_at",
+        "paid_at",
+        "fulfilled_at",
+        title=title,
+    )
+    for o in found:
+        table.add_row(
+            o.id,
+            o.offer_id,
+            _money(o.amount_minor, o.currency),
+            o.status,
+            o.stripe_charge_id or "",
+            _when(o.created_at),
+            _when(o.paid_at),
+            _when(o.fulfilled_at),
+        )
+    return table
+
+
+@orders.command("list")
+def list_orders(
+    status: str | None = STATUS,
+    offer: str | None = typer.Option(None, "--offer", help="Only this offer's orders."),
+    idea: str | None = typer.Option(None, "--idea", help="Only orders of this idea's offers."),
+    limit: int = LIMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Orders, newest first."""
+    from governor.offers import service
+    from governor.offers.schemas import dump
+
+    found = _read(
+        lambda s: service.list_orders(s, status=status, offer_id=offer, idea_id=idea, limit=limit)
+    )
+    if as_json:
+        print_json(dump(found))
+        return
+    console.print(_order_table(found))
+
+
+@orders.command("show")
+def show_order(order_id: str, as_json: bool = JSON) -> None:
+    """One order, its customer, every ledger entry of it and its tasks."""
+    from rich.table import Table
+
+    from governor.offers import service
+    from governor.offers.schemas import dump
+
+    order = _read(lambda s: service.get_order(s, order_id))
+    if as_json:
+        print_json(dump(order))
+        return
+    _fields(order, ("id", "status", "stripe_charge_id", "created_at", "paid_at", "fulfilled_at"))
+    console.print(f"[bold]amount[/bold]: {_money(order.amount_minor, order.currency)}")
+    if order.offer is not None:
+        console.print(f"[bold]offer[/bold]: {order.offer.id} {order.offer.title}")
+    if order.customer is not None:
+        who = " ".join(filter(None, (order.customer.name, order.customer.email)))
+        console.print(f"[bold]customer[/bold]: {order.customer.id} {who}")
+    table = Table(
+        "kind",
+        "amount",
+        "status",
+        "occurred_at",
+        "source_ref",
+        "charge_id",
+        "balance_transaction_id",
+        title="Ledger",
+    )
+    for e in order.ledger:
+        table.add_row(
+            e.kind,
+            _money(e.amount_minor, e.currency),
+            e.status,
+            _when(e.occurred_at),
+            e.source_ref,
+            e.charge_id or "",
+            e.balance_transaction_id or "",
+        )
+    console.print(table)
+    console.print(f"[bold]net[/bold]: {_money(order.net_minor, order.currency)}")
+    console.print(_task_table(order.tasks, f"Tasks ({len(order.tasks)})"))

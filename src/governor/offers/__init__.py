@@ -1,0 +1,1 @@
+"""What the business sells and to whom: ideas, offers, customers, orders and their fulfilment."""
