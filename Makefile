@@ -19,7 +19,7 @@ services:
 
 run: install
 	$(BIN)/governor db upgrade
-	$(BIN)/governor serve
+	$(BIN)/governor serve --demo
 
 test: install services
 	bash scripts/run-tests
