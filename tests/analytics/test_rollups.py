@@ -163,3 +163,23 @@ def test_drill_down_rows_and_their_counts_agree_before_and_after_a_refresh(migra
             listed = service.tasks(session, period, type="fulfill_order", ai_model="gpt-4o")
             assert listed.total == len(listed.rows) == 29
         refresh()
+
+
+def test_an_ideas_rows_include_those_of_its_offers_that_name_no_idea(migrated):
+    from governor.offers import service as offers
+
+    with session_scope() as session:
+        idea = offers.create_idea(session, title="Resume rewriter")
+        offer = offers.create_offer(session, idea_id=idea.id, title="Rewrite", price_minor=4900,
+                                    currency="usd")  # fmt: skip
+    insert_entry(migrated, occurred_at=NOW - DAY, offer_id=offer.id)  # the idea only by its offer
+    insert_entry(migrated, occurred_at=NOW - DAY, idea_id=idea.id, source_ref="ch_idea")
+    insert_entry(migrated, occurred_at=NOW - DAY, offer_id="offer_other", source_ref="ch_other")
+    period = parse_period(range="7d", now=NOW)
+    for _ in range(2):
+        with session_scope(readonly=True) as session:
+            page = service.ledger(session, period, idea_id=idea.id)
+            [row] = [r for r in service.revenue_by_idea(session, period) if r.key == idea.id]
+        assert page.total == len(page.rows) == 2
+        assert row.gross_revenue == 2 * 4900
+        refresh()

@@ -255,8 +255,19 @@ def _asked(**filters: Any) -> dict[str, Any]:
 
 
 def _where(columns: Any, asked: dict[str, Any]) -> list[Any]:
-    return [columns[name].in_(value) if isinstance(value, list) else columns[name] == value
-            for name, value in asked.items()]  # fmt: skip
+    """SQL conditions for the filters; an idea's rows also include those that name no idea but
+    one of its offers (as the breakdown by idea counts them)."""
+    conditions = []
+    for name, value in asked.items():
+        if name == "idea_id":
+            offers = sa.select(Offer.id).where(Offer.idea_id == value)
+            conditions.append(sa.or_(columns.idea_id == value, sa.and_(
+                columns.idea_id.is_(None), columns.offer_id.in_(offers))))  # fmt: skip
+        elif isinstance(value, list):
+            conditions.append(columns[name].in_(value))
+        else:
+            conditions.append(columns[name] == value)
+    return conditions
 
 
 def _rollup_total(
@@ -266,8 +277,15 @@ def _rollup_total(
     of their keys (a drill-down's count then costs no scan); None otherwise."""
     if period is None or not set(asked) <= set(source.keys):
         return None
-    keys = tuple(asked) or source.keys[:1]
-    found = _cells(session, source, period, keys)
     wanted = {name: value if isinstance(value, list) else [value] for name, value in asked.items()}
+    idea = wanted.pop("idea_id", [None])[0]
+    keys = (*wanted, "offer_id", "idea_id") if idea else (*wanted, *source.keys[:1])
+    found = _cells(session, source, period, tuple(dict.fromkeys(keys)))
+    offers = set(session.scalars(sa.select(Offer.id).where(Offer.idea_id == idea))) if idea else ()
+
+    def of_idea(cell: dict[str, Any]) -> bool:
+        return cell["idea_id"] == idea or (cell["idea_id"] == NONE and cell["offer_id"] in offers)
+
     return sum(int(cell[field]) for cell in found
-               if all(cell[name] in values for name, values in wanted.items()))  # fmt: skip
+               if all(cell[name] in values for name, values in wanted.items())
+               and (idea is None or of_idea(cell)))  # fmt: skip
