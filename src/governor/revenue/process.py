@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from governor.alerts.service import raise_alert
 from governor.models import StripeBalanceTransaction
+from governor.offers.service import sync_orders_after_events
 from governor.revenue import inbox, ledger, pressure
 from governor.revenue.currency import format_minor
 from governor.revenue.translate import (
@@ -53,7 +54,8 @@ class Handled:
 def apply_events(
     session: Session, events: Sequence[dict[str, Any]], txns: dict[str, dict[str, Any]]
 ) -> None:
-    """Write what events say: ledger facts, balance transactions, alerts (in bulk)."""
+    """Write what events say: ledger facts, balance transactions, the orders they settle,
+    alerts (in bulk)."""
     stated, known = [], []
     for event in events:
         obj = _object(event)
@@ -63,6 +65,7 @@ def apply_events(
         known += [balance_fact(txns[i]) for i in wanted_txns(event) if i in txns]
     ledger.record_many(session, stated)
     ledger.record_balance(session, known, origin="api")
+    sync_orders_after_events(session, events)
     for event in events:
         _alert(session, event["type"], _object(event))
 
