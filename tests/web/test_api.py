@@ -83,3 +83,21 @@ def test_metrics_count_tasks_money_and_the_gate(api, migrated):
     assert 'governor_tasks_unfinished{status="pending",type="fulfill_order"} 1.0' in text
     assert 'governor_revenue_minor_total{currency="usd",figure="gross_revenue"} 2500.0' in text
     assert "governor_gate_open 0.0" in text
+
+
+def test_ideas_offers_and_orders_list_and_show_with_their_links(api, migrated):
+    from governor.offers import service as offers
+
+    with session_scope() as session:
+        idea = offers.create_idea(session, title="SEO audit reports")
+        offer = offers.create_offer(session, idea_id=idea.id, title="Audit", price_minor=4900,
+                                    currency="usd")  # fmt: skip
+        order = offers.create_order(session, offer_id=offer.id)
+    insert_entry(migrated, order_id=order.id, offer_id=offer.id, source_ref="ch_order")
+    assert [i["id"] for i in api.get("/api/ideas").json()] == [idea.id]
+    assert [o["id"] for o in api.get("/api/offers", params={"idea_id": idea.id}).json()] == [
+        offer.id]  # fmt: skip
+    assert [o["id"] for o in api.get("/api/offers/" + offer.id).json()["orders"]] == [order.id]
+    shown = api.get(f"/api/orders/{order.id}").json()
+    assert [e["source_ref"] for e in shown["ledger"]] == ["ch_order"]
+    assert api.get("/api/orders/order_missing").status_code == 404

@@ -19,6 +19,15 @@ from governor.analytics.schemas import (
 )
 from governor.config import get_settings
 from governor.models.base import Base
+from governor.offers import service as offers
+from governor.offers.schemas import (
+    IdeaDetail,
+    IdeaOut,
+    OfferDetail,
+    OfferOut,
+    OrderDetail,
+    OrderOut,
+)
 from governor.storage.db import session_scope
 from governor.tasks import gate
 from governor.tasks.service import get_task
@@ -136,6 +145,47 @@ def task(session: Reader, task_id: str) -> dict[str, Any]:
 
     return {"task": _columns(get_task(session, task_id)),
             "spans": asdict(waterfall(session, task_id))}  # fmt: skip
+
+
+@router.get("/ideas", response_model=list[IdeaOut])
+def ideas(session: Reader, status: str | None = None, limit: Limit = 100,
+          offset: Offset = 0) -> list[IdeaOut]:  # fmt: skip
+    """Ideas, newest first."""
+    return offers.list_ideas(session, status=status, limit=limit, offset=offset)
+
+
+@router.get("/ideas/{idea_id}", response_model=IdeaDetail)
+def idea(session: Reader, idea_id: str) -> IdeaDetail:
+    """One idea with its offers and the tasks that worked on it."""
+    return offers.get_idea(session, idea_id)
+
+
+@router.get("/offers", response_model=list[OfferOut])
+def offer_list(session: Reader, status: str | None = None, idea_id: str | None = None,
+               limit: Limit = 100, offset: Offset = 0) -> list[OfferOut]:  # fmt: skip
+    """Offers, newest first."""
+    return offers.list_offers(session, status=status, idea_id=idea_id, limit=limit, offset=offset)
+
+
+@router.get("/offers/{offer_id}", response_model=OfferDetail)
+def offer(session: Reader, offer_id: str) -> OfferDetail:
+    """One offer with its idea, its orders and the tasks that made it."""
+    return offers.get_offer(session, offer_id)
+
+
+@router.get("/orders", response_model=list[OrderOut])
+def orders(session: Reader, status: str | None = None, offer_id: str | None = None,
+           idea_id: str | None = None, limit: Limit = 100,
+           offset: Offset = 0) -> list[OrderOut]:  # fmt: skip
+    """Orders, newest first."""
+    return offers.list_orders(session, status=status, offer_id=offer_id, idea_id=idea_id,
+                              limit=limit, offset=offset)  # fmt: skip
+
+
+@router.get("/orders/{order_id}", response_model=OrderDetail)
+def order(session: Reader, order_id: str) -> OrderDetail:
+    """One order with its customer, its ledger entries (Stripe ids) and its tasks."""
+    return offers.get_order(session, order_id)
 
 
 @router.get("/alerts")
