@@ -158,11 +158,11 @@ def _profile_type(
         traced += 1
         outside = _top_level_external(task_spans)
         roots = [(s.start_us, s.end_us) for s in task_spans if s.parent_span_id is None]
-        wall = max(duration_ms * 1000, _union(roots))
+        wall = max(duration_ms * 1000, covered(roots))
         wall_us += wall
         for kind in KINDS:
-            kind_us[kind] += _union((s.start_us, s.end_us) for s in outside if s.kind == kind)
-        kind_us["own"] += max(0, wall - _union((s.start_us, s.end_us) for s in outside))
+            kind_us[kind] += covered((s.start_us, s.end_us) for s in outside if s.kind == kind)
+        kind_us["own"] += max(0, wall - covered((s.start_us, s.end_us) for s in outside))
         all_spans.extend(s for s in task_spans if s.parent_span_id is not None)
         top_level.extend(outside)
         for statement, (count, us) in _repeated(task_spans).items():
@@ -234,7 +234,7 @@ def _top_level_external(spans: list[_Span]) -> list[_Span]:
     return result
 
 
-def _union(intervals: Iterable[tuple[int, int]]) -> int:
+def covered(intervals: Iterable[tuple[int, int]]) -> int:
     """The time covered by intervals that may overlap (concurrent calls), each instant once."""
     total = 0
     end = None

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from governor.models import ExecutionTask, TaskSpan
+from governor.tracing.profiles import covered
 
 TASKS = cast(sa.Table, ExecutionTask.__table__)
 SPANS = cast(sa.Table, TaskSpan.__table__)
@@ -193,16 +194,4 @@ def _time_by_kind(rows: list[_Row]) -> dict[str, int]:
     for r in rows:
         if r.kind in ("llm", "http", "db"):
             intervals[r.kind].append((r.start_us, r.start_us + r.duration_us))
-    return {kind: _union(found) for kind, found in intervals.items()}
-
-
-def _union(intervals: list[tuple[int, int]]) -> int:
-    total, end = 0, None
-    for start, stop in sorted(intervals):
-        if end is None or start > end:
-            total += stop - start
-            end = stop
-        elif stop > end:
-            total += stop - end
-            end = stop
-    return total
+    return {kind: covered(found) for kind, found in intervals.items()}
