@@ -132,7 +132,7 @@ def reporting_total(
     target = target.lower()
     missing = sorted(r.currency for r in rows if r.currency != target and r.currency not in rates)
     if missing:
-        return None, (f"no conversion rate for {', '.join(missing)}: set GOVERNOR_FX_RATES "
+        return None, (f"No conversion rate for {', '.join(missing)}: set GOVERNOR_FX_RATES "
                       f"to see one total in {target}")  # fmt: skip
     totals = dict.fromkeys(("net_revenue", "ai_cost", "cogs", "net_income"), 0)
     for row in rows:

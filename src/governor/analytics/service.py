@@ -5,6 +5,7 @@ Call them in a `session_scope(readonly=True)`: its single snapshot makes the fig
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,8 +31,11 @@ from governor.config import Settings
 from governor.models import ExecutionTask, Idea, LedgerEntry, Offer
 from governor.models.analytics import NONE
 from governor.models.base import table_of
+from governor.models.types import utcnow
 
 UNFINISHED = ("pending", "running")
+ALL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""Where 'since ever' starts for the rollups (before any Governor existed)."""
 MONEY_KEYS = ("currency", "kind", "status")
 
 
@@ -41,8 +45,8 @@ def overview(session: Session, period: Period, settings: Settings) -> Overview:
     grain = "hour" if period.grain == "hour" else "day"
     ledger_now = _cells(session, LEDGER, period, MONEY_KEYS, grain)
     ledger_before = _cells(session, LEDGER, before, MONEY_KEYS)
-    tasks_now = _cells(session, TASKS, period, ("status",), grain)
-    tasks_before = _cells(session, TASKS, before, ("status",))
+    tasks_now = _agents(_cells(session, TASKS, period, ("kind", "status"), grain))
+    tasks_before = _agents(_cells(session, TASKS, before, ("kind", "status")))
     money, previous_money = kpis.money_kpis(ledger_now), kpis.money_kpis(ledger_before)
     ai, previous_ai = kpis.ai_kpis(tasks_now), kpis.ai_kpis(tasks_before)
     income = kpis.income(money, ai.cost_micros)
@@ -67,6 +71,11 @@ def _cells(
     grain: str | None = None,
 ) -> list[dict[str, Any]]:
     return cells(session, source, period.start, period.end, grain=grain, keys=keys)
+
+
+def _agents(cells_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The agents' tasks only: Governor's own system tasks are its cost of running, not AI's."""
+    return [cell for cell in cells_ if cell["kind"] == "agent"]
 
 
 def _money_series(cells_: list[dict[str, Any]], grain: str) -> list[SeriesPoint]:
@@ -289,3 +298,17 @@ def _rollup_total(
     return sum(int(cell[field]) for cell in found
                if all(cell[name] in values for name, values in wanted.items())
                and (idea is None or of_idea(cell)))  # fmt: skip
+
+
+def task_counts(session: Session) -> dict[str, int]:
+    """How many tasks are in each status: finished ones from the rollups, the rest counted."""
+    counts: dict[str, int] = defaultdict(int)
+    for cell in cells(session, TASKS, ALL_TIME, utcnow(), grain=None, keys=("status",)):
+        counts[cell["status"]] += int(cell["tasks"])
+    unfinished = session.execute(
+        sa.select(_T.status, sa.func.count()).where(_T.status.in_(UNFINISHED),
+                                                    _T.finished_at.is_(None)).group_by(_T.status)
+    )  # fmt: skip
+    for status, count in unfinished:
+        counts[status] += count
+    return dict(counts)

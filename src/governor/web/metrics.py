@@ -2,7 +2,6 @@
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,12 +12,11 @@ from sqlalchemy.engine import Engine
 
 from governor.analytics import kpis
 from governor.analytics.rollups import LEDGER, TASKS, cells
+from governor.analytics.service import ALL_TIME
 from governor.models import Alert, ExecutionTask, StripeEvent
 from governor.models.types import utcnow
 from governor.storage.db import session_scope
 from governor.tasks import gate
-
-SINCE_EVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class GovernorCollector(Collector):
@@ -31,9 +29,9 @@ class GovernorCollector(Collector):
         with session_scope(self.engine, readonly=True) as session:
             now = utcnow()
             task_keys = ("kind", "type", "ai_model", "status")
-            task_cells = cells(session, TASKS, SINCE_EVER, now, grain=None, keys=task_keys)
+            task_cells = cells(session, TASKS, ALL_TIME, now, grain=None, keys=task_keys)
             ledger_keys = ("currency", "kind", "status")
-            ledger_cells = cells(session, LEDGER, SINCE_EVER, now, grain=None, keys=ledger_keys)
+            ledger_cells = cells(session, LEDGER, ALL_TIME, now, grain=None, keys=ledger_keys)
             unfinished = session.execute(
                 sa.select(ExecutionTask.type, ExecutionTask.status, sa.func.count())
                 .where(ExecutionTask.status.in_(("pending", "running")))

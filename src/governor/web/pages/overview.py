@@ -15,7 +15,6 @@ from governor.analytics.schemas import AiKpis, Income, MoneyKpis, Overview
 from governor.config import get_settings
 from governor.revenue.currency import exponent
 from governor.storage.db import session_scope
-from governor.tasks.service import counts_by_status
 from governor.web.pages.charts import bars, layout, line
 from governor.web.pages.context import (
     PageRoute,
@@ -64,12 +63,15 @@ class Kpi:
 def change(
     current: float, previous: float, *, higher_is_better: bool = True
 ) -> tuple[str, str, str]:
-    """(text, arrow, css class) of a change: "+12.5%", "▲", "good"."""
+    """(text, arrow, css class) of a change: "+12.5%", "▲", "good". Outflows (refunds, fees:
+    negative figures) change by their size: refunds of -$80 against -$50 are "▲ +60%", bad."""
     if current == previous:
         return ("no change", "", "flat")
-    arrow = "▲" if current > previous else "▼"
     good = (current > previous) == higher_is_better
     css = "good" if good else "bad"
+    if current <= 0 and previous <= 0:
+        current, previous = -current, -previous
+    arrow = "▲" if current > previous else "▼"
     if previous == 0:
         return ("new", arrow, css)
     ratio = (current - previous) / abs(previous)
@@ -297,7 +299,7 @@ def system(request: Request) -> dict[str, Any]:
     counts: dict[str, int] = {}
     if schema.get("verdict") == "clean":
         with session_scope(readonly=True) as session:
-            counts = counts_by_status(session)
+            counts = analytics.task_counts(session)
     return {"schema": schema, "counts": counts, "version": __version__}
 
 
