@@ -15,8 +15,13 @@ from tests.support.http_server import serve
 REPO = Path(__file__).resolve().parents[2]
 # The bucket admits a call when it takes the token; the server counts it when it arrives, a few
 # milliseconds later, and that delay varies between calls (threads of the client and of the
-# server share one interpreter here). Windows are measured this much shorter than the rate's.
-DELIVERY_SLACK = 0.2
+# server share one interpreter here; on a busy 2-core machine the last calls of a burst have
+# arrived 0.3 s late). Windows are measured this much shorter than the rate's. Tokens come in
+# bursts of a full bucket, so a limiter that admitted too many would show it within one burst,
+# tens of milliseconds wide: the shorter window loses nothing of the test's power.
+DELIVERY_SLACK = 0.5
+# Arrival times also depend on how busy the machine is: make test runs these tests alone.
+pytestmark = pytest.mark.timing
 
 
 @pytest.mark.slow
