@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import Response
 
+from governor.analytics.kpis import micros_to_minor
 from governor.errors import BadInput
 from governor.models.types import utcnow
 from governor.revenue.currency import format_minor
@@ -51,7 +52,7 @@ def micros_text(micros: int) -> str:
     sign = "-" if micros < 0 else ""
     value = abs(micros)
     if value >= 1_000_000:  # a dollar or more: cents are enough
-        cents = (value + 5_000) // 10_000
+        cents = micros_to_minor(value)
         return f"{sign}{cents // 100}.{cents % 100:02d}"
     tenth_mils = (value + 50) // 100  # units of $0.0001
     places = f"{tenth_mils % 10_000:04d}".rstrip("0").ljust(2, "0")
