@@ -31,7 +31,6 @@ from governor.config import Settings
 from governor.models import ExecutionTask, Idea, LedgerEntry, Offer
 from governor.models.analytics import NONE
 from governor.models.base import table_of
-from governor.models.types import utcnow
 
 UNFINISHED = ("pending", "running")
 ALL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -79,20 +78,19 @@ def _agents(cells_: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _money_series(cells_: list[dict[str, Any]], grain: str) -> list[SeriesPoint]:
-    buckets: dict[tuple[Any, str], MoneyKpis] = {}
+    buckets: dict[tuple[Any, str], kpis.Totals] = defaultdict(kpis.totals)
     for cell in cells_:
-        key = (bucket_of(cell["bucket"], grain), cell["currency"])
-        kpis.add_money(buckets.setdefault(key, MoneyKpis(currency=key[1])), cell)
-    return [SeriesPoint(bucket=bucket, currency=currency, gross_revenue=m.gross_revenue,
-                        net_revenue=m.net_revenue, cogs=m.cogs)
+        kpis.add_money(buckets[bucket_of(cell["bucket"], grain), cell["currency"]], cell)
+    return [SeriesPoint(bucket=bucket, currency=currency, gross_revenue=m["gross_revenue"],
+                        net_revenue=m["net_revenue"], cogs=m["cogs"])
             for (bucket, currency), m in sorted(buckets.items())]  # fmt: skip
 
 
 def _ai_series(cells_: list[dict[str, Any]], grain: str) -> list[AiPoint]:
-    buckets: dict[Any, AiKpis] = defaultdict(AiKpis)
+    buckets: dict[Any, kpis.Totals] = defaultdict(kpis.totals)
     for cell in cells_:
         kpis.add_ai(buckets[bucket_of(cell["bucket"], grain)], cell)
-    return [AiPoint(bucket=bucket, cost_micros=a.cost_micros, tasks=a.tasks)
+    return [AiPoint(bucket=bucket, cost_micros=a["cost_micros"], tasks=a["tasks"])
             for bucket, a in sorted(buckets.items())]  # fmt: skip
 
 
@@ -115,17 +113,17 @@ def _breakdown(session: Session, period: Period, key: str) -> list[BreakdownRow]
             return offers[cell["offer_id"]].idea_id or NONE
         return str(cell[key])
 
-    money: dict[tuple[str, str], MoneyKpis] = {}
+    sums: dict[tuple[str, str], kpis.Totals] = defaultdict(kpis.totals)
     for cell in _cells(session, LEDGER, period, (*MONEY_KEYS, "offer_id", "idea_id")):
-        group = (key_of(cell), cell["currency"])
-        kpis.add_money(money.setdefault(group, MoneyKpis(currency=group[1])), cell)
+        kpis.add_money(sums[key_of(cell), cell["currency"]], cell)
     ai: dict[str, int] = defaultdict(int)
     for cell in _cells(session, TASKS, period, ("offer_id", "idea_id")):
         ai[key_of(cell)] += int(cell["cost_micros"])
-    for name in ai:
-        money.setdefault((name, kpis.AI_CURRENCY), MoneyKpis(currency=kpis.AI_CURRENCY))
+    for name in ai:  # a row for the AI cost, even without money
+        sums.setdefault((name, kpis.AI_CURRENCY), kpis.totals())
     rows = []
-    for (name, currency), m in money.items():
+    for (name, currency), totals in sums.items():
+        m = MoneyKpis(currency=currency, **totals)
         if not any((m.gross_revenue, m.net_revenue, m.cogs, m.orders)) and not ai.get(name):
             continue
         row = _row(name, currency, m, ai.get(name, 0))
@@ -166,11 +164,12 @@ def costs_by_model(
 def _costs(
     session: Session, period: Period, by: tuple[str, ...], only_type: str | None
 ) -> list[TaskCostRow]:
-    groups: dict[tuple[str, ...], AiKpis] = defaultdict(AiKpis)
+    sums: dict[tuple[str, ...], kpis.Totals] = defaultdict(kpis.totals)
     for cell in _cells(session, TASKS, period, ("kind", "type", "ai_model", "status")):
         if cell["kind"] != "agent" or (only_type is not None and cell["type"] != only_type):
             continue
-        kpis.add_ai(groups[tuple(str(cell[name]) for name in by)], cell)
+        kpis.add_ai(sums[tuple(str(cell[name]) for name in by)], cell)
+    groups = {key: AiKpis(**totals) for key, totals in sums.items()}
     rows = [
         TaskCostRow(
             type=key[0], ai_model=(key[1] or None) if len(key) > 1 else None, tasks=a.tasks,
@@ -300,10 +299,11 @@ def _rollup_total(
                and (idea is None or of_idea(cell)))  # fmt: skip
 
 
-def task_counts(session: Session) -> dict[str, int]:
-    """How many tasks are in each status: finished ones from the rollups, the rest counted."""
+def task_counts(session: Session, period: Period) -> dict[str, int]:
+    """How many tasks are in each status: those that finished in the period (from the
+    rollups), and those not finished yet."""
     counts: dict[str, int] = defaultdict(int)
-    for cell in cells(session, TASKS, ALL_TIME, utcnow(), grain=None, keys=("status",)):
+    for cell in cells(session, TASKS, period.start, period.end, grain=None, keys=("status",)):
         counts[cell["status"]] += int(cell["tasks"])
     unfinished = session.execute(  # few rows, found through the finished_at index
         sa.select(_T.status, sa.func.count()).where(_T.finished_at.is_(None)).group_by(_T.status)

@@ -2,7 +2,14 @@
 
 from governor.models.access import ApiToken, User
 from governor.models.alerts import Alert
-from governor.models.analytics import LedgerDaily, RollupChange, TaskDaily
+from governor.models.analytics import (
+    LedgerDaily,
+    LedgerHourly,
+    RollupChange,
+    RollupVersion,
+    TaskDaily,
+    TaskHourly,
+)
 from governor.models.base import Base
 from governor.models.business import Customer, Idea, Offer, Order
 from governor.models.gate import GateEvent
@@ -27,15 +34,18 @@ __all__ = [
     "Idea",
     "LedgerDaily",
     "LedgerEntry",
+    "LedgerHourly",
     "Offer",
     "Order",
     "ReconciliationRun",
     "RollupChange",
+    "RollupVersion",
     "StripeBalanceTransaction",
     "StripeEvent",
     "StripeSyncCheckpoint",
     "TaskDaily",
     "TaskDependency",
+    "TaskHourly",
     "TaskSpan",
     "User",
 ]

@@ -21,15 +21,16 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import Engine
 
+from governor.analytics import rollups
 from governor.demo.business import plan as planning
 from governor.demo.business.catalog import ERRORS, IDEAS, TASKS
 from governor.demo.business.history import refresh_rollups, require_empty
@@ -215,14 +216,26 @@ class _Bulk:
         assert self.connection is not None
         marker = "?" if self.sqlite else "%s"
         with self.connection.begin():
-            for key, (table, columns) in TABLES.items():
-                if chunk[key]:
-                    sql = (
-                        f"INSERT INTO {table} ({', '.join(columns)}) "
-                        f"VALUES ({', '.join([marker] * len(columns))})"
-                    )
-                    self.connection.exec_driver_sql(sql, chunk[key])
-                    counts[key] += len(chunk[key])
+            with rollups.triggers_suspended(self.connection):
+                for key, (table, columns) in TABLES.items():
+                    if chunk[key]:
+                        sql = (
+                            f"INSERT INTO {table} ({', '.join(columns)}) "
+                            f"VALUES ({', '.join([marker] * len(columns))})"
+                        )
+                        self.connection.exec_driver_sql(sql, chunk[key])
+                        counts[key] += len(chunk[key])
+            for key, source in (("ledger", rollups.LEDGER), ("task", rollups.TASKS)):
+                column = TABLES[key][1].index(source.time)
+                hours = self._hours(row[column] for row in chunk[key])
+                rollups.mark_hours(self.connection, source, hours)
+
+    def _hours(self, values: Iterable[Any]) -> set[datetime]:
+        """The distinct hours of driver-form times (text on SQLite), None skipped."""
+        if not self.sqlite:
+            return {v for v in values if v is not None}
+        found = {v[:13] for v in values if v is not None}
+        return {datetime.fromisoformat(f"{h}:00").replace(tzinfo=UTC) for h in found}
 
     def __exit__(self, *exc: object) -> None:
         assert self.connection is not None

@@ -9,83 +9,14 @@ Created: 2026-11-28
 import sqlalchemy as sa
 from alembic import op
 
+from governor.storage.migrations.rollup_sql import create_triggers, drop_triggers, truncated
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 TIMESTAMP = sa.DateTime(timezone=True)
-
-# The columns whose change moves a ledger entry's or a finished task's place in a rollup.
-LEDGER_COLUMNS = ("amount_minor", "currency", "kind", "status", "occurred_at", "offer_id",
-                  "idea_id")  # fmt: skip
-TASK_COLUMNS = ("status", "finished_at", "kind", "type", "ai_model", "duration_ms", "cost_micros",
-                "tokens_in", "tokens_out", "offer_id", "idea_id")  # fmt: skip
-SOURCES = (("ledger_entries", "ledger", "occurred_at", LEDGER_COLUMNS),
-           ("execution_tasks", "tasks", "finished_at", TASK_COLUMNS))  # fmt: skip
-
-
-def _sqlite_triggers(table: str, source: str, when: str, columns: tuple[str, ...]) -> list[str]:
-    # The day as SQLAlchemy writes datetimes on SQLite, so that it compares with stored ones.
-    def day(row: str) -> str:
-        return f"strftime('%Y-%m-%d 00:00:00.000000', {row}.{when})"
-
-    def mark(row: str) -> str:
-        return (f"INSERT INTO rollup_changes (source, day) SELECT '{source}', {day(row)} "
-                f"WHERE {row}.{when} IS NOT NULL;")  # fmt: skip
-
-    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
-    return [
-        f"CREATE TRIGGER trg_{table}_rollup_insert AFTER INSERT ON {table} "
-        f"WHEN NEW.{when} IS NOT NULL BEGIN {mark('NEW')} END",
-        f"CREATE TRIGGER trg_{table}_rollup_update AFTER UPDATE ON {table} "
-        f"WHEN {changed} BEGIN {mark('OLD')} {mark('NEW')} END",
-        f"CREATE TRIGGER trg_{table}_rollup_delete AFTER DELETE ON {table} "
-        f"WHEN OLD.{when} IS NOT NULL BEGIN {mark('OLD')} END",
-    ]
-
-
-def _postgres_triggers(table: str, source: str, when: str, columns: tuple[str, ...]) -> list[str]:
-    function = f"governor_{table}_rollup_change"
-
-    def mark(row: str) -> str:
-        day = f"date_trunc('day', {row}.{when}, 'UTC')"
-        return (f"IF {row}.{when} IS NOT NULL THEN INSERT INTO rollup_changes (source, day) "
-                f"VALUES ('{source}', {day}); END IF;")  # fmt: skip
-
-    old = ", ".join(f"OLD.{c}" for c in columns)
-    new = ", ".join(f"NEW.{c}" for c in columns)
-    return [
-        f"""CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP <> 'INSERT' THEN {mark("OLD")} END IF;
-            IF TG_OP <> 'DELETE' THEN {mark("NEW")} END IF;
-            RETURN NULL;
-        END $$""",
-        f"CREATE TRIGGER trg_{table}_rollup_change AFTER INSERT OR DELETE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {function}()",
-        f"CREATE TRIGGER trg_{table}_rollup_update AFTER UPDATE ON {table} FOR EACH ROW "
-        f"WHEN (({old}) IS DISTINCT FROM ({new})) EXECUTE FUNCTION {function}()",
-    ]
-
-
-def _create_triggers() -> None:
-    make = _postgres_triggers if op.get_bind().dialect.name == "postgresql" else _sqlite_triggers
-    for table, source, when, columns in SOURCES:
-        for statement in make(table, source, when, columns):
-            op.execute(statement)
-
-
-def _drop_triggers() -> None:
-    postgres = op.get_bind().dialect.name == "postgresql"
-    for table, *_ in SOURCES:
-        if postgres:
-            op.execute(f"DROP TRIGGER trg_{table}_rollup_change ON {table}")
-            op.execute(f"DROP TRIGGER trg_{table}_rollup_update ON {table}")
-            op.execute(f"DROP FUNCTION governor_{table}_rollup_change()")
-        else:
-            for event in ("insert", "update", "delete"):
-                op.execute(f"DROP TRIGGER trg_{table}_rollup_{event}")
 
 
 def upgrade() -> None:
@@ -221,7 +152,7 @@ def upgrade() -> None:
                     ["kind", "occurred_at"])  # fmt: skip
     op.create_index("ix_ledger_entries_offer_id_occurred_at", "ledger_entries",
                     ["offer_id", "occurred_at"])  # fmt: skip
-    _create_triggers()
+    create_triggers("day")
     # Whatever the ledger and the tasks already hold is stale in the (empty) rollups.
     op.execute("INSERT INTO rollup_changes (source, day) SELECT DISTINCT 'ledger', day FROM "
                f"({_day_select('ledger_entries', 'occurred_at')}) AS days")  # fmt: skip
@@ -230,15 +161,11 @@ def upgrade() -> None:
 
 
 def _day_select(table: str, when: str) -> str:
-    if op.get_bind().dialect.name == "postgresql":
-        day = f"date_trunc('day', {when}, 'UTC')"
-    else:
-        day = f"strftime('%Y-%m-%d 00:00:00.000000', {when})"
-    return f"SELECT {day} AS day FROM {table} WHERE {when} IS NOT NULL"
+    return f"SELECT {truncated(when, 'day')} AS day FROM {table} WHERE {when} IS NOT NULL"
 
 
 def downgrade() -> None:
-    _drop_triggers()
+    drop_triggers()
     op.drop_index("ix_ledger_entries_offer_id_occurred_at", table_name="ledger_entries")
     op.drop_index("ix_ledger_entries_kind_occurred_at", table_name="ledger_entries")
     op.drop_index("ix_execution_tasks_type_ai_model_finished_at", table_name="execution_tasks")
