@@ -128,6 +128,16 @@ class Settings(BaseSettings):
         "for every currency, totals stay per currency.",
     )
 
+    anomaly_threshold: float = Field(
+        0.5, gt=0, le=1, description="Anomaly score from which a watched series' point is flagged."
+    )
+    monitor_every: str = Field("5m", description="How often the watched series are evaluated.")
+    alert_urls: SecretStr = Field(
+        SecretStr(""),
+        description="Apprise URLs that alerts are sent to, separated by commas or spaces "
+        "(they hold tokens and passwords: never logged or shown).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:

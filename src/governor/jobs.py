@@ -4,4 +4,5 @@
 def load() -> None:
     """Register every system task (importing the modules registers them)."""
     import governor.analytics.jobs
+    import governor.monitors.jobs
     import governor.revenue.jobs  # noqa: F401

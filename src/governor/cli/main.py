@@ -9,7 +9,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from governor import __version__
-from governor.cli import business, db, demo, gate, serve, stripe, tasks, users, worker
+from governor.cli import business, db, demo, detect, gate, serve, stripe, tasks, users, worker
 from governor.cli.output import errors
 from governor.errors import GovernorError
 
@@ -50,6 +50,7 @@ app.add_typer(users.tokens_app, name="tokens")
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
+app.command("detect")(detect.detect)
 
 
 def _version(value: bool) -> None:

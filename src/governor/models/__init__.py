@@ -13,6 +13,7 @@ from governor.models.analytics import (
 from governor.models.base import Base
 from governor.models.business import Customer, Idea, Offer, Order
 from governor.models.gate import GateEvent
+from governor.models.monitors import Finding, MonitorState
 from governor.models.revenue import (
     Discrepancy,
     LedgerEntry,
@@ -30,11 +31,13 @@ __all__ = [
     "Customer",
     "Discrepancy",
     "ExecutionTask",
+    "Finding",
     "GateEvent",
     "Idea",
     "LedgerDaily",
     "LedgerEntry",
     "LedgerHourly",
+    "MonitorState",
     "Offer",
     "Order",
     "ReconciliationRun",

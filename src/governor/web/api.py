@@ -18,7 +18,10 @@ from governor.analytics.schemas import (
     TaskPage,
 )
 from governor.config import get_settings
+from governor.models import Finding
 from governor.models.base import Base
+from governor.monitors import service as monitors
+from governor.monitors.schemas import FindingOut
 from governor.offers import service as offers
 from governor.offers.schemas import (
     IdeaDetail,
@@ -192,6 +195,19 @@ def order(session: Reader, order_id: str) -> OrderDetail:
 def alerts(session: Reader, status: str | None = None, limit: Limit = 100) -> list[dict[str, Any]]:
     """Alerts, most recently seen first."""
     return [_columns(alert) for alert in list_alerts(session, status=status, limit=limit)]
+
+
+@router.get("/findings", response_model=list[FindingOut])
+def findings(
+    session: Reader,
+    asked: MaybeAsked,
+    kind: Annotated[str | None, Query(description="anomaly or drift")] = None,
+    series: Annotated[str | None, Query(description="e.g. revenue.gross.usd")] = None,
+    limit: Limit = 200,
+) -> list[Finding]:
+    """What the detectors flagged on the watched series, newest first."""
+    since, until = (asked.start, asked.end) if asked else (None, None)
+    return monitors.findings(session, since, until, kind=kind, series=series, limit=limit)
 
 
 @router.get("/gate")

@@ -35,6 +35,8 @@ def detail_items(details: Any) -> list[tuple[str, str, str | None]]:
     items = []
     for key, value in details.items():
         href = DETAIL_LINKS[key] + str(value) if key in DETAIL_LINKS and value else None
+        if key == "drilldown" and isinstance(value, str) and value.startswith("/"):
+            href = value
         items.append((str(key), "—" if value is None else str(value), href))
     return items
 

@@ -58,3 +58,23 @@ def ranking(
             "yaxis": {"automargin": True},
         },
     }  # fmt: skip
+
+
+def marks(findings: list[Any], values: dict[datetime, float], bucket: Any) -> dict[str, Any]:
+    """A trace of red crosses on the buckets holding flagged points (`bucket` maps a time to
+    its chart bucket); hovering explains, a click opens the rows behind."""
+    first: dict[datetime, Any] = {}
+    counts: dict[datetime, int] = {}
+    for finding in findings:
+        at = bucket(finding.at)
+        first.setdefault(at, finding)
+        counts[at] = counts.get(at, 0) + 1
+    xs = sorted(first)
+    text = [first[x].explanation + (f" (+{counts[x] - 1} more)" if counts[x] > 1 else "")
+            for x in xs]  # fmt: skip
+    return {"type": "scatter", "mode": "markers", "name": "Anomaly",
+            "x": [x.isoformat() for x in xs], "y": [values.get(x, 0.0) for x in xs],
+            "text": text, "customdata": [first[x].link for x in xs],
+            "marker": {"color": "#dc2626", "size": 12, "symbol": "x-thin",
+                       "line": {"width": 3, "color": "#dc2626"}},
+            "hovertemplate": "%{text}<extra>Anomaly</extra>"}  # fmt: skip

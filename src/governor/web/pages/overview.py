@@ -1,5 +1,6 @@
 """The overview: KPIs against the previous period, net income and ROI, charts, and the system."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,9 +14,10 @@ from governor.analytics.kpis import KIND_GROUPS
 from governor.analytics.period import Period, bucket_of
 from governor.analytics.schemas import AiKpis, Income, MoneyKpis, Overview
 from governor.config import get_settings
+from governor.monitors import service as monitors
 from governor.revenue.currency import exponent
 from governor.storage.db import session_scope
-from governor.web.pages.charts import bars, layout, line
+from governor.web.pages.charts import bars, layout, line, marks
 from governor.web.pages.context import (
     PageRoute,
     period_from,
@@ -221,9 +223,16 @@ def statement(ov: Overview, period: Period) -> Table:
     )
 
 
-def charts(ov: Overview, period: Period) -> list[dict[str, Any]]:
-    """Plotly figures (plain JSON) of revenue per currency and of AI spend, per bucket."""
+def charts(ov: Overview, period: Period, found: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Plotly figures (plain JSON) of revenue per currency and of AI spend, per bucket, with
+    the monitors' anomalies marked."""
     buckets = _buckets(period)
+
+    def flagged(series: str, values: list[float]) -> list[dict[str, Any]]:
+        hits = [f for f in found if f.series == series and f.kind == "anomaly"]
+        on_chart = dict(zip(buckets, values, strict=True))
+        return [marks(hits, on_chart, lambda at: bucket_of(at, period.grain))] if hits else []
+
     out = []
     first = get_settings().reporting_currency.lower()
     for cur in sorted({p.currency for p in ov.series}, key=lambda c: (c != first, c)):
@@ -241,6 +250,7 @@ def charts(ov: Overview, period: Period) -> list[dict[str, Any]]:
                           [money(g, cur) for g in gross], urls, "#6366f1"),
                     line("Net revenue", buckets, [n / scale for n in net],
                           [money(n, cur) for n in net], urls, "#059669"),
+                    *flagged(f"revenue.gross.{cur}", [g / scale for g in gross]),
                 ],
                 "layout": layout(cur.upper()),
             },
@@ -264,6 +274,7 @@ def charts(ov: Overview, period: Period) -> list[dict[str, Any]]:
                 bars("AI cost", buckets, [c / 1_000_000 for c in cost],
                       [usd_micros(c) for c in cost], task_urls, "#f59e0b"),
                 tasks_line,
+                *flagged("ai.cost", [c / 1_000_000 for c in cost]),
             ],
             "layout": ai_layout,
         },
@@ -320,7 +331,10 @@ def overview_page(request: Request) -> Response:
             "headline": headline(ov, period),
             "money_groups": money_details(ov, period),
             "ai_cards": ai_details(ov.ai, ov.previous_ai, period),
-            "charts": [{**c, "json": script_json(c["figure"])} for c in charts(ov, period)],
+            "charts": [
+                {**c, "json": script_json(c["figure"])}
+                for c in charts(ov, period, monitors.findings(session, period.start, period.end))
+            ],
             "statement": table,
             "period_query": period_params(period),
         }

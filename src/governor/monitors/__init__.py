@@ -1,0 +1,1 @@
+"""The business metrics Governor watches with its detectors, and what they find."""
