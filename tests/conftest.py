@@ -66,6 +66,8 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GOVERNOR_BACKUP_DIR", str(tmp_path / "backups"))
+    # A scheduled audit plants faults in scratch databases: only the tests about it run one.
+    monkeypatch.setenv("GOVERNOR_AUDIT_EVERY", "off")
     get_settings.cache_clear()
     yield
     dispose_engines()

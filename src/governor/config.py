@@ -132,6 +132,30 @@ class Settings(BaseSettings):
         0.5, gt=0, le=1, description="Anomaly score from which a watched series' point is flagged."
     )
     monitor_every: str = Field("5m", description="How often the watched series are evaluated.")
+    audit_every: str = Field(
+        "1h", description="How often the audit runs on its own (`off`: only when asked)."
+    )
+    audit_window: str = Field("24h", description="The recent period an audit judges.")
+    audit_block_severity: int = Field(
+        8, ge=0, le=10, description="A failing audit at least this severe closes the gate."
+    )
+    audit_backup_max_age: str = Field("26h", description="Age beyond which a backup is stale.")
+    audit_slow_ratio: float = Field(
+        3.0,
+        gt=1,
+        description="A task type whose mean is this many times the others' median is a bottleneck.",
+    )
+    audit_growth: float = Field(
+        0.5,
+        gt=0,
+        description="Growth of a type's p95 or cost per task over the previous "
+        "window that fails the audit (0.5 = +50%).",
+    )
+    audit_failure_rate: float = Field(0.1, gt=0, le=1, description="Task failure rate that fails.")
+    audit_retry_rate: float = Field(0.2, gt=0, le=1, description="Task retry rate that fails.")
+    audit_throttled_rate: float = Field(
+        0.05, gt=0, le=1, description="Share of outside calls answered 429 or retried that fails."
+    )
     alert_urls: SecretStr = Field(
         SecretStr(""),
         description="Apprise URLs that alerts are sent to, separated by commas or spaces "

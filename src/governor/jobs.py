@@ -3,6 +3,8 @@
 
 def load() -> None:
     """Register every system task (importing the modules registers them)."""
+    import governor.alerts.jobs
     import governor.analytics.jobs
+    import governor.audits.jobs
     import governor.monitors.jobs
     import governor.revenue.jobs  # noqa: F401

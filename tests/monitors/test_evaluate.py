@@ -99,3 +99,31 @@ def test_a_slow_rise_of_a_task_types_p95_is_a_drift_with_its_rate_and_start(migr
     run(NOW + DAY)  # the drift goes on: the same alert, seen again
     [again] = [a for a in alerts() if a.fingerprint == alert.fingerprint]
     assert again.id == alert.id and again.count == alert.count + 1
+
+
+def test_audits_creeping_up_and_alerts_left_acknowledged_raise_their_own_drift(migrated):
+    from governor.models import FsarRecord
+
+    start = (NOW - 40 * DAY).replace(hour=0, minute=0)
+    with session_scope() as session:
+        for day in range(40):
+            severity = (2 + day % 2) if day < 20 else (5 + day % 2)
+            checks = [{"name": f"check_{i}", "passed": i >= severity // 2} for i in range(10)]
+            session.add(FsarRecord(
+                id=f"fsar_{day:08d}-0000-4000-8000-000000000000", origin="audit",
+                created_at=start + day * DAY + 3 * HOUR, severity=severity, passed=False,
+                block_execution=False, proposal="p", risks=[], mitigations=[], findings=checks,
+            ))  # fmt: skip
+            if day >= 25:  # one more alert acknowledged and left open every day
+                session.add(Alert(id=f"alert_ack{day}", kind="drift", severity=4,
+                                  fingerprint=f"f{day}", title="t", status="acknowledged",
+                                  count=1, first_seen=start + day * DAY,
+                                  last_seen=start + day * DAY,
+                                  acknowledged_at=start + day * DAY + HOUR))  # fmt: skip
+    run()
+    drifting = {f.series: f.explanation for f in findings("drift")}
+    assert (
+        "Worst audit severity stepped up" in drifting["drift.audit.severity"]
+        or "Worst audit severity up" in drifting["drift.audit.severity"]
+    )
+    assert "Alerts acknowledged but not resolved" in drifting["drift.trust.acknowledged_unresolved"]

@@ -78,6 +78,7 @@ def test_a_signed_body_that_is_no_stripe_event_is_refused_and_fails_nothing_else
     assert _count(migrated, StripeEvent) == 1
 
 
+@pytest.mark.timing  # counts drains per DRAIN_DELAY_S: a loaded machine stretches the posts
 def test_a_rotated_secret_still_verifies_and_a_duplicate_changes_nothing(
     migrated: Engine, store: StripeStore, webhook_url: str
 ) -> None:

@@ -94,10 +94,10 @@ def test_enqueue_due_submits_one_run_per_schedule_per_period(
     migrated: Engine, scheduled: set[str]
 ) -> None:
     first = _enqueue(migrated, NOW)
-    assert set(first) == scheduled
+    assert set(first) == scheduled - {"audits.run"}  # GOVERNOR_AUDIT_EVERY is off in tests
 
     tasks = _tasks(migrated)
-    assert len(tasks) == len(scheduled)
+    assert len(tasks) == len(scheduled) - 1
     for type, every in REVENUE.items():
         task = tasks[first[type]]
         slot = slot_start(NOW, parse_period(every)).isoformat()
@@ -107,7 +107,7 @@ def test_enqueue_due_submits_one_run_per_schedule_per_period(
 
     assert _enqueue(migrated, NOW + timedelta(seconds=20)) == first  # same minute: same runs
     assert _enqueue(migrated, NOW) == first  # schedulers racing: still the same runs
-    assert len(_tasks(migrated)) == len(scheduled)
+    assert len(_tasks(migrated)) == len(scheduled) - 1
 
     next_minute = _enqueue(migrated, NOW + timedelta(minutes=1))
     assert next_minute[PROCESS_TYPE] != first[PROCESS_TYPE]
@@ -118,6 +118,16 @@ def test_enqueue_due_submits_one_run_per_schedule_per_period(
     assert all(next_day[t] != first[t] and next_day[t] != next_minute[t] for t in REVENUE)
     revenue_runs = [t for t in _tasks(migrated).values() if t.type in REVENUE]
     assert len(revenue_runs) == 3 + 1 + 3  # first period, the next minute's drain, next day
+
+
+def test_a_schedule_whose_setting_is_off_is_not_enqueued_and_on_it_is(
+    migrated: Engine, scheduled: set[str], configure
+) -> None:
+    assert "audits.run" not in _enqueue(migrated, NOW)
+    configure(audit_every="1h")
+    audit_id = _enqueue(migrated, NOW)["audits.run"]
+    audit_run = _tasks(migrated)[audit_id]
+    assert audit_run.input == {"scheduled_for": "2026-03-01T10:00:00+00:00"}
 
 
 def test_the_reconcile_period_comes_from_its_setting(
@@ -148,7 +158,7 @@ def test_system_tasks_are_listed_with_kind_system(migrated: Engine, scheduled: s
         assert result.exit_code == 0, result.stderr
         listed = json.loads(result.stdout)
         assert {t["id"] for t in listed} == set(first.values())
-        assert {t["type"] for t in listed} == scheduled
+        assert {t["type"] for t in listed} == set(first)
         assert {t["kind"] for t in listed} == {"system"}
 
         agents = json.loads(cli("tasks", "list", "--kind", "agent", "--json").stdout)

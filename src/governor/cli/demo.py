@@ -19,7 +19,8 @@ def demo(
         None,
         "--scenario",
         help="Something going wrong in the last days: failed-charges, "
-        "refund-wave, double-charge, agent-failures, cost-spike.",
+        "refund-wave, double-charge, agent-failures, cost-spike; or seed: the world of the "
+        "seed FSAR report (then run `governor audit run`).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON only."),
 ) -> None:
@@ -49,6 +50,18 @@ def demo(
             f"(ledger {result.seconds['ledger']:.1f} s, tasks {result.seconds['tasks']:.1f} s, "
             f"rollups {result.seconds['rollups']:.1f} s)."
         )
+        return
+    if scenario == "seed":
+        from governor.demo.business.seed_world import build_seed_world
+
+        planted = build_seed_world(engine, get_settings(), seed=seed, days=min(days, 30))
+        if as_json:
+            print_json(planted.to_dict())
+            return
+        console.print("The seed report's world is planted:", markup=False)
+        for key, value in planted.to_dict().items():
+            console.print(f"  {key}: {value}", markup=False)
+        console.print("The database is now one migration behind. Run `governor audit run`.")
         return
     summary = populate(engine, get_settings(), seed=seed, days=days, scenario=scenario)
     if as_json:

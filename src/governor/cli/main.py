@@ -9,7 +9,20 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from governor import __version__
-from governor.cli import business, db, demo, detect, gate, serve, stripe, tasks, users, worker
+from governor.cli import (
+    alerts,
+    audit,
+    business,
+    db,
+    demo,
+    detect,
+    gate,
+    serve,
+    stripe,
+    tasks,
+    users,
+    worker,
+)
 from governor.cli.output import errors
 from governor.errors import GovernorError
 
@@ -39,6 +52,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(audit.audit_app, name="audit")
+app.add_typer(audit.fsar_app, name="fsar")
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(gate.app, name="gate")
 app.add_typer(stripe.app, name="stripe")
@@ -47,6 +62,7 @@ app.add_typer(business.offers, name="offers")
 app.add_typer(business.orders, name="orders")
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
+app.add_typer(alerts.app, name="alerts")
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)

@@ -69,7 +69,7 @@ def format_percent(fraction: float) -> str:
 
 def format_level(value: float) -> str:
     """A level to three significant digits, whole numbers with separators from 1,000."""
-    if abs(value) >= 1000:
+    if abs(value) >= 999.5:  # what rounds to 1,000 or more: never "1e+03"
         return f"{value:,.0f}"
     text = f"{value:.3g}"
     return "0" if text == "-0" else text

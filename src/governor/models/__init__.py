@@ -1,7 +1,7 @@
 """Every table of Governor, importable from one place so that Base.metadata is complete."""
 
 from governor.models.access import ApiToken, User
-from governor.models.alerts import Alert
+from governor.models.alerts import Alert, AlertDelivery
 from governor.models.analytics import (
     LedgerDaily,
     LedgerHourly,
@@ -10,6 +10,7 @@ from governor.models.analytics import (
     TaskDaily,
     TaskHourly,
 )
+from governor.models.audits import FsarRecord
 from governor.models.base import Base
 from governor.models.business import Customer, Idea, Offer, Order
 from governor.models.gate import GateEvent
@@ -26,12 +27,14 @@ from governor.models.tasks import ExecutionTask, TaskDependency, TaskSpan
 
 __all__ = [
     "Alert",
+    "AlertDelivery",
     "ApiToken",
     "Base",
     "Customer",
     "Discrepancy",
     "ExecutionTask",
     "Finding",
+    "FsarRecord",
     "GateEvent",
     "Idea",
     "LedgerDaily",

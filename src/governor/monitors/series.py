@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from governor.analytics.kpis import moved_money
 from governor.analytics.rollups import LEDGER, TASKS, cells
 from governor.detection.drift import Direction
-from governor.models import Discrepancy, ExecutionTask, ReconciliationRun
+from governor.models import Alert, Discrepancy, ExecutionTask, FsarRecord, ReconciliationRun
 from governor.revenue.currency import exponent
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
@@ -135,11 +135,14 @@ def _task_hours(session: Session, start: datetime, end: datetime, readings: Read
 
 def daily(session: Session, start: datetime, end: datetime) -> Readings:
     """Leading indicators per UTC day: cost per task, p95 duration, failure and retry rates per
-    task type; refund rate and revenue per order per currency; reconciliation discrepancies."""
+    task type; refund rate and revenue per order per currency; reconciliation discrepancies;
+    the audits' severity, failing and silenced checks; alerts acknowledged but unresolved."""
     readings = Readings(DAY)
     _task_days(session, start, end, readings)
     _money_days(session, start, end, readings)
     _discrepancy_days(session, start, end, readings)
+    _audit_days(session, start, end, readings)
+    _trust_days(session, start, end, readings)
     return readings
 
 
@@ -247,6 +250,56 @@ def _discrepancy_days(session: Session, start: datetime, end: datetime, readings
                       page="/alerts", filters={"status": "all"}, dense=False)  # fmt: skip
     for day, count in found.items():
         readings.add(watched, day, count)
+
+
+def _audit_days(session: Session, start: datetime, end: datetime, readings: Readings) -> None:
+    """The audits' own history: the worst severity, the failing checks, and how many checks
+    ran (fewer means checks were silenced), per day of audits."""
+    audits = session.execute(
+        sa.select(FsarRecord.created_at, FsarRecord.severity, FsarRecord.findings)
+        .where(FsarRecord.origin == "audit", FsarRecord.created_at >= start,
+               FsarRecord.created_at < end)
+        .order_by(FsarRecord.created_at)
+    ).all()  # fmt: skip
+    per_day: dict[datetime, list[tuple[int, int, int]]] = defaultdict(list)
+    for created, severity, findings in audits:
+        results = findings or []
+        failing = sum(not r.get("passed", False) for r in results)
+        per_day[created.replace(hour=0, minute=0, second=0, microsecond=0)].append(
+            (severity, failing, len(results))
+        )
+    series = (
+        Watched("drift.audit.severity", "Worst audit severity", "count", "up", page="/audits",
+                dense=False),
+        Watched("drift.audit.failing_checks", "Failing audit checks", "count", "up", page="/audits",
+                dense=False),
+        Watched("drift.audit.checks_run", "Audit checks run", "count", "down", page="/audits",
+                dense=False),
+    )  # fmt: skip
+    for day, rows in per_day.items():
+        readings.add(series[0], day, float(max(r[0] for r in rows)))
+        readings.add(series[1], day, sum(r[1] for r in rows) / len(rows))
+        readings.add(series[2], day, float(min(r[2] for r in rows)))
+
+
+def _trust_days(session: Session, start: datetime, end: datetime, readings: Readings) -> None:
+    """Trust inflation: alerts acknowledged but left unresolved, as of the end of each day."""
+    acknowledged = session.execute(
+        sa.select(Alert.acknowledged_at, Alert.resolved_at).where(
+            Alert.acknowledged_at.is_not(None), Alert.acknowledged_at < end,
+            sa.or_(Alert.resolved_at.is_(None), Alert.resolved_at >= start))
+    ).all()  # fmt: skip
+    if not acknowledged:
+        return
+    watched = Watched("drift.trust.acknowledged_unresolved", "Alerts acknowledged but not resolved",
+                      "count", "up", page="/alerts", filters={"status": "acknowledged"},
+                      dense=False)  # fmt: skip
+    for day in _days(start, end):
+        close = day + DAY
+        open_ = sum(1 for acked, resolved in acknowledged
+                    if acked is not None and acked < close
+                    and (resolved is None or resolved >= close))  # fmt: skip
+        readings.add(watched, day, float(open_))
 
 
 def _days(start: datetime, end: datetime) -> list[datetime]:

@@ -28,9 +28,10 @@ class Schedule:
     type: str
     every: Every
 
-    def period(self, settings: Settings) -> timedelta:
+    def period(self, settings: Settings) -> timedelta | None:
+        """How often it runs; None when its setting says `off`."""
         text = self.every(settings) if callable(self.every) else self.every
-        return parse_period(text, self.type)
+        return None if text.strip().lower() == "off" else parse_period(text, self.type)
 
 
 _schedules: dict[str, Schedule] = {}
@@ -82,7 +83,10 @@ def enqueue_due(session: Session, settings: Settings, now: datetime) -> list[str
     """Submit the current period's run of every schedule (a no-op for runs already there)."""
     submitted = []
     for schedule in schedules():
-        slot = slot_start(now, schedule.period(settings)).isoformat()
+        period = schedule.period(settings)
+        if period is None:
+            continue
+        slot = slot_start(now, period).isoformat()
         submitted.append(
             service.submit(session, schedule.type, {"scheduled_for": slot},
                            idempotency_key=f"schedule:{schedule.type}:{slot}")

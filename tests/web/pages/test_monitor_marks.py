@@ -27,8 +27,11 @@ def test_anomalies_are_marked_on_the_chart_and_lead_to_their_rows(migrated, clie
     assert ledger.status_code == 200 and "No ledger entry matches" in ledger.text  # silence
 
     alerts = client.get("/alerts").text
-    assert any(href.startswith("/ledger?kinds=charge&amp;currency=usd") or
-               href.startswith("/ledger?kinds=charge&currency=usd") for href in links(alerts))
+    assert any(
+        href.startswith("/ledger?kinds=charge&amp;currency=usd")
+        or href.startswith("/ledger?kinds=charge&currency=usd")
+        for href in links(alerts)
+    )
 
     found = client.get(f"/api/findings?{PERIOD}&series=revenue.gross.usd").json()
     assert found and all(f["kind"] == "anomaly" and f["value"] == 0 for f in found)

@@ -38,6 +38,7 @@ NAV = (
     NavItem("costs", "Costs", "/costs"),
     NavItem("tasks", "Tasks", "/tasks"),
     NavItem("alerts", "Alerts", "/alerts"),
+    NavItem("audits", "Audits", "/audits"),
     NavItem("ideas", "Ideas", "/ideas"),
 )
 

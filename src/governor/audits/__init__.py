@@ -1,0 +1,1 @@
+"""Audits: checks, canaries, FSAR reports and the gate policy."""
