@@ -42,6 +42,9 @@ def test_the_audit_of_the_seed_world_names_each_problem_and_blocks_execution(mig
     shown = cli("fsar", "show", report["id"])  # readable on the drifted database
     assert shown.exit_code == 0 and shown.stdout.startswith("# FSAR Proposal Report\n")
     parsed = parse_markdown(shown.stdout)
-    assert (parsed.id, parsed.severity, parsed.block_execution) == (report["id"],
-                                                                     report["severity"], True)
+    assert (parsed.id, parsed.severity, parsed.block_execution) == (
+        report["id"],
+        report["severity"],
+        True,
+    )
     assert parsed.risks and parsed.mitigations
