@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -31,25 +32,19 @@ class Behaviour:
     script: deque[tuple[int, dict[str, str]]] = field(default_factory=deque)  # answered first
 
 
-class LocalHTTPServer:
-    """The server, its behaviour and what it received; `url` is its base URL."""
+class ThreadedServer:
+    """An HTTP server on 127.0.0.1 (a free port) answering from a background thread."""
 
-    def __init__(self, behaviour: Behaviour) -> None:
-        self.behaviour = behaviour
-        self.received: list[Received] = []
-        self._rng = random.Random(behaviour.seed)
-        self._lock = threading.Lock()
-        self._window: deque[float] = deque()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._httpd.request_queue_size = 128
         self.port = int(self._httpd.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
-    def start(self) -> "LocalHTTPServer":
+    def start(self) -> Self:
         """Listen in a background thread."""
         self._thread.start()
         return self
@@ -59,6 +54,19 @@ class LocalHTTPServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join()
+
+
+class LocalHTTPServer(ThreadedServer):
+    """The server, its behaviour and what it received; `url` is its base URL."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.received: list[Received] = []
+        self._rng = random.Random(behaviour.seed)
+        self._lock = threading.Lock()
+        self._window: deque[float] = deque()
+        super().__init__(_handler(self))
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def decide(self, method: str, path: str) -> tuple[int, dict[str, str]]:
         """Record one arrival and choose its answer (status, extra headers)."""

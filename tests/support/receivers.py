@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.support.http_server import ThreadedServer
 from tests.support.ports import free_port
 
 
@@ -25,30 +26,14 @@ class Posted:
     status: int
 
 
-class HTTPReceiver:
+class HTTPReceiver(ThreadedServer):
     """Answers every POST with `status` (change it while running) and keeps what arrived."""
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.posted: list[Posted] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._httpd.daemon_threads = True
-        self.port = int(self._httpd.server_address[1])
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def start(self) -> "HTTPReceiver":
-        """Listen in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and wait for the thread."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
+        super().__init__(_handler(self))
 
     def record(self, path: str, raw: bytes) -> int:
         """Keep one arrival; the status to answer it with."""

@@ -143,41 +143,27 @@ def scratch_canaries(context: AuditContext) -> CheckResult:
     )
 
 
+def settled_charge(
+    charge: str, amount_minor: int, fee_minor: int, created: datetime, origin: str
+) -> StripeBalanceTransaction:
+    """Stripe's balance transaction of a USD charge that settled."""
+    return StripeBalanceTransaction(
+        id=f"txn_{charge.removeprefix('ch_')}", type="charge", reporting_category="charge",
+        source_id=charge, ledger_kind="charge", match_ref=charge, amount_minor=amount_minor,
+        fee_minor=fee_minor, net_minor=amount_minor - fee_minor, currency="usd",
+        status="available", created=created, origin=origin,
+    )  # fmt: skip
+
+
 def _plant_missing_charge(session: Session, now: datetime) -> str:
     """Two charges in Stripe's balance transactions, one of them in the ledger."""
     at = now - timedelta(hours=1)
     ids = [f"ch_canary{secrets.token_hex(8)}" for _ in range(2)]
-    for charge in ids:
-        session.add(
-            StripeBalanceTransaction(
-                id=f"txn_{charge[3:]}",
-                type="charge",
-                reporting_category="charge",
-                source_id=charge,
-                ledger_kind="charge",
-                match_ref=charge,
-                amount_minor=4900,
-                fee_minor=172,
-                net_minor=4728,
-                currency="usd",
-                status="available",
-                created=at,
-                origin="canary",
-            )
-        )
-    session.add(
-        LedgerEntry(
-            id=f"le_{ids[0]}",
-            kind="charge",
-            amount_minor=4900,
-            currency="usd",
-            status="succeeded",
-            occurred_at=at,
-            source="stripe",
-            source_ref=ids[0],
-            watermark=at,
-        )
-    )
+    session.add_all(settled_charge(charge, 4900, 172, at, "canary") for charge in ids)
+    session.add(LedgerEntry(
+        id=f"le_{ids[0]}", kind="charge", amount_minor=4900, currency="usd", status="succeeded",
+        occurred_at=at, source="stripe", source_ref=ids[0], watermark=at,
+    ))  # fmt: skip
     return ids[1]
 
 

@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from governor.audits.canaries import settled_charge
 from governor.config import Settings
 from governor.demo.business.history import populate
 from governor.ids import new_id
-from governor.models import ExecutionTask, LedgerEntry, StripeBalanceTransaction, TaskSpan
+from governor.models import ExecutionTask, LedgerEntry, TaskSpan
 from governor.models.types import utcnow
 from governor.monitors.evaluate import evaluate
 from governor.revenue.reconcile import Window, record
@@ -221,23 +222,7 @@ def _failed_charge(session: Session, now: datetime) -> str:
 def _missing_charge(session: Session, now: datetime) -> str:
     """A charge in Stripe's balance transactions whose webhook never reached the ledger."""
     charge = f"ch_seedMissing{secrets.token_hex(6)}"
-    session.add(
-        StripeBalanceTransaction(
-            id=f"txn_seedMissing{secrets.token_hex(6)}",
-            type="charge",
-            reporting_category="charge",
-            source_id=charge,
-            ledger_kind="charge",
-            match_ref=charge,
-            amount_minor=9900,
-            fee_minor=317,
-            net_minor=9583,
-            currency="usd",
-            status="available",
-            created=now - timedelta(hours=2),
-            origin="api",
-        )
-    )
+    session.add(settled_charge(charge, 9900, 317, now - timedelta(hours=2), "api"))
     return charge
 
 
