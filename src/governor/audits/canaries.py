@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from governor.audits.checks import AuditContext, CheckResult, check
-from governor.audits.scratch import scratch_database
 from governor.detection import make_detector
 from governor.detection.drift import DriftDetector
 from governor.models import LedgerEntry, StripeBalanceTransaction
@@ -23,6 +22,7 @@ from governor.revenue.webhook import RejectedWebhook, verify
 from governor.storage.db import session_scope
 from governor.storage.guard import check_schema
 from governor.storage.migrate import migrate
+from governor.storage.scratch import scratch_database
 
 CANARY_SEVERITY = 9
 DROPPED = ("execution_tasks", "order_id")

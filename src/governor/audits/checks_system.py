@@ -5,9 +5,9 @@ import sqlalchemy as sa
 
 from governor.alerts.destinations import destinations
 from governor.audits.checks import AuditContext, CheckResult, check
-from governor.audits.scratch import scratch_database
 from governor.models import Alert, AlertDelivery
 from governor.storage.backup import inspect_backup, list_backups, load_backup
+from governor.storage.scratch import scratch_database
 from governor.tasks.schedule import parse_period
 
 COMPARED = ("ledger_entries", "execution_tasks", "orders", "stripe_events")

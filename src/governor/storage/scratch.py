@@ -1,4 +1,4 @@
-"""Scratch databases beside the audited one, where audits restore backups and plant faults
+"""Scratch databases beside a live one, where audits restore backups and plant faults
 without touching real data; each is dropped afterwards."""
 
 import secrets
