@@ -125,3 +125,23 @@ def test_the_commands_run_show_and_import_reports(migrated, cli, tmp_path):
     assert refused.exit_code == 2 and "Traceback" not in refused.output
     with session_scope(readonly=True) as session:
         assert session.execute(sa.select(sa.func.count()).select_from(FsarRecord)).scalar() == 2
+
+
+def test_a_task_types_p95_is_measured_and_its_growth_over_the_last_window_fails(migrated):
+    from governor.audits.checks import CHECKS
+    from tests.factories import insert_task
+
+    now = utcnow()
+    durations = [1000 * ((i * 7) % 20 + 1) for i in range(20)]  # 1 s … 20 s, shuffled
+    for i, duration in enumerate(durations):
+        insert_task(migrated, type="write_copy", duration_ms=duration,
+                    finished_at=now - timedelta(hours=30, minutes=i))  # the window before
+        insert_task(migrated, type="write_copy", duration_ms=2 * duration,
+                    finished_at=now - timedelta(hours=3, minutes=i))  # fmt: skip
+    context = AuditContext(migrated, get_settings(), now, check_schema(migrated),
+                           timedelta(days=1))  # fmt: skip
+    result = run_check(CHECKS["task_performance"], context)
+    measured = result.evidence["types"]["write_copy"]
+    assert (measured["previous_p95_ms"], measured["p95_ms"]) == (19_050, 38_100)
+    assert not result.passed and "write_copy p95 rose from 19.1 s to 38.1 s (+100%)" in (
+        result.summary)

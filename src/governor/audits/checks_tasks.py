@@ -40,10 +40,10 @@ def task_performance(context: AuditContext) -> CheckResult:
     types: dict[str, dict[str, Any]] = {}
     findings: list[str] = []
     for type_, rows in sorted(now.items()):
-        p95 = percentile([r[0] or 0 for r in rows], 95)
+        p95 = percentile(sorted(r[0] or 0 for r in rows), 95)
         cost = sum(r[1] or 0 for r in rows) / len(rows)
         old = then.get(type_, [])
-        old_p95 = percentile([r[0] or 0 for r in old], 95) if old else None
+        old_p95 = percentile(sorted(r[0] or 0 for r in old), 95) if old else None
         old_cost = sum(r[1] or 0 for r in old) / len(old) if old else None
         slow = profiles.get(type_)
         types[type_] = {
