@@ -134,8 +134,12 @@ def test_a_task_types_p95_is_measured_and_its_growth_over_the_last_window_fails(
     now = utcnow()
     durations = [1000 * ((i * 7) % 20 + 1) for i in range(20)]  # 1 s … 20 s, shuffled
     for i, duration in enumerate(durations):
-        insert_task(migrated, type="write_copy", duration_ms=duration,
-                    finished_at=now - timedelta(hours=30, minutes=i))  # the window before
+        insert_task(
+            migrated,
+            type="write_copy",
+            duration_ms=duration,
+            finished_at=now - timedelta(hours=30, minutes=i),
+        )  # the window before
         insert_task(migrated, type="write_copy", duration_ms=2 * duration,
                     finished_at=now - timedelta(hours=3, minutes=i))  # fmt: skip
     context = AuditContext(migrated, get_settings(), now, check_schema(migrated),
@@ -144,4 +148,5 @@ def test_a_task_types_p95_is_measured_and_its_growth_over_the_last_window_fails(
     measured = result.evidence["types"]["write_copy"]
     assert (measured["previous_p95_ms"], measured["p95_ms"]) == (19_050, 38_100)
     assert not result.passed and "write_copy p95 rose from 19.1 s to 38.1 s (+100%)" in (
-        result.summary)
+        result.summary
+    )
