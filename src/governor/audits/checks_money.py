@@ -1,6 +1,8 @@
 """Checks of the money: the newest reconciliation, failed charges, and revenue against its usual
 level."""
 
+from collections import defaultdict
+
 import sqlalchemy as sa
 
 from governor.analytics.kpis import moved_money
@@ -9,6 +11,8 @@ from governor.audits.checks import AuditContext, CheckResult, check
 from governor.models import Discrepancy, LedgerEntry, ReconciliationRun
 from governor.revenue.currency import format_minor
 
+MIN_CHARGES = 5
+"""Usual charges per window below which a drop of revenue is not judged (too few to tell)."""
 MONEY_MISSING = ("missing_in_ledger", "amount_mismatch", "payout_mismatch")
 """Discrepancies that mean money the ledger does not account for: a hard gate."""
 
@@ -114,14 +118,17 @@ def revenue_trend(context: AuditContext) -> CheckResult:
     limit = context.settings.audit_growth
     rows, drops = {}, []
     for currency in sorted(set(before) | set(now)):
-        usual = (before.get(currency, 0) - now.get(currency, 0)) / 7
-        current = now.get(currency, 0)
-        rows[currency] = {"window_minor": current, "usual_minor": round(usual)}
-        if usual > 0 and current < usual * (1 - min(limit, 0.99)):
+        (total, charges), (current, current_charges) = before[currency], now[currency]
+        usual, usual_charges = (total - current) / 7, (charges - current_charges) / 7
+        rows[currency] = {"window_minor": current, "usual_minor": round(usual),
+                          "window_charges": current_charges,
+                          "usual_charges": round(usual_charges, 1)}  # fmt: skip
+        # Fewer than MIN_CHARGES sales a window: a quiet day is chance, not a drop.
+        if usual_charges >= MIN_CHARGES and current < usual * (1 - min(limit, 0.99)):
             drops.append(
                 f"{currency.upper()} {format_minor(current, currency)} in the last "
-                f"{context.settings.audit_window}, against "
-                f"{format_minor(round(usual), currency)} usually "
+                f"{context.settings.audit_window} ({current_charges} charges), against "
+                f"{format_minor(round(usual), currency)} ({usual_charges:.1f} charges) usually "
                 f"({current / usual - 1:+.0%})"
             )
     evidence = {"window": context.settings.audit_window, "currencies": rows}
@@ -139,10 +146,12 @@ def revenue_trend(context: AuditContext) -> CheckResult:
     )
 
 
-def _gross(found: list[dict[str, object]]) -> dict[str, int]:
-    sums: dict[str, int] = {}
+def _gross(found: list[dict[str, object]]) -> defaultdict[str, tuple[int, int]]:
+    """Gross charged amount and number of charges per currency."""
+    sums: defaultdict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
     for cell in found:
         if cell["kind"] == "charge" and moved_money(str(cell["status"])):
-            currency = str(cell["currency"])
-            sums[currency] = sums.get(currency, 0) + int(str(cell["amount_minor"]))
+            amount, count = sums[str(cell["currency"])]
+            sums[str(cell["currency"])] = (amount + int(str(cell["amount_minor"])),
+                                           count + int(str(cell["entries"])))  # fmt: skip
     return sums
