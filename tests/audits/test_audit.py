@@ -150,3 +150,11 @@ def test_a_task_types_p95_is_measured_and_its_growth_over_the_last_window_fails(
     assert not result.passed and "write_copy p95 rose from 19.1 s to 38.1 s (+100%)" in (
         result.summary
     )
+
+
+def test_an_audit_of_a_database_never_migrated_says_so_without_a_traceback(engine, cli):
+    ran = cli("audit", "run")
+    assert ran.exit_code == 1 and "Traceback" not in ran.output
+    assert "FAIL 9  schema" in ran.stdout and "run `governor db upgrade`" in ran.stdout
+    listed = cli("audit", "list")
+    assert listed.exit_code == 2 and "no FSAR reports table" in listed.stderr

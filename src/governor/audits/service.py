@@ -32,6 +32,7 @@ class Audit:
     report: FsarReport
     results: list[CheckResult]
     closed_gate: bool
+    stored: bool = True
 
     @property
     def passed(self) -> bool:
@@ -60,6 +61,8 @@ def run_audit(engine: Engine, settings: Settings, *, now: datetime | None = None
     results = [run_check(registered, context) for registered in CHECKS.values()]
     blocked = blocks(results, settings)
     report = write_report(results, now, block_execution=blocked, every=settings.audit_every)
+    if not _can_store(engine):  # a database too far behind to keep the report or close the gate
+        return Audit(report, results, closed_gate=False, stored=False)
     with session_scope(engine) as session:
         store(session, report, origin="audit", passed=not any(not r.passed for r in results))
         failing = [r for r in results if not r.passed]
@@ -77,6 +80,12 @@ def run_audit(engine: Engine, settings: Settings, *, now: datetime | None = None
                 session, reason=_headline(report, failing), actor=AUDITOR, report_id=report.id
             )
     return Audit(report, results, blocked)
+
+
+def _can_store(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        found = set(sa.inspect(connection).get_table_names())
+    return {"fsar_reports", "gate_events", "alerts"} <= found
 
 
 def _headline(report: FsarReport, failing: list[CheckResult]) -> str:

@@ -1,13 +1,35 @@
 """`governor audit …` and `governor fsar …`: audit the system, and read or import FSAR reports."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from governor.cli.output import console, print_json
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 audit_app = typer.Typer(help="Audit the system with hard pass/fail gates.", no_args_is_help=True)
 fsar_app = typer.Typer(help="Show and import FSAR reports.", no_args_is_help=True)
+
+
+def _reports_engine() -> "Engine":
+    """The configured engine, unguarded (reports are read on a drifted database too), as
+    long as it has the reports' table."""
+    import sqlalchemy as sa
+
+    from governor.errors import GovernorError
+    from governor.storage.db import get_engine
+
+    engine = get_engine()
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table("fsar_reports"):
+            raise GovernorError(
+                "This database has no FSAR reports table yet.",
+                hint="Run `governor db upgrade`, then `governor audit run`.",
+            )
+    return engine
 
 
 @audit_app.command("run")
@@ -23,7 +45,7 @@ def run(as_json: bool = typer.Option(False, "--json")) -> None:
     audit = run_audit(get_engine(), get_settings())
     if as_json:
         print_json({**audit.report.to_dict(), "passed": audit.passed,
-                    "closed_gate": audit.closed_gate})  # fmt: skip
+                    "closed_gate": audit.closed_gate, "stored": audit.stored})  # fmt: skip
     else:
         for result in audit.results:
             mark = "[green]pass[/green]" if result.passed else f"[red]FAIL {result.severity}[/red]"
@@ -31,6 +53,11 @@ def run(as_json: bool = typer.Option(False, "--json")) -> None:
             console.print(result.summary, markup=False)
         verdict = "passed" if audit.passed else f"failed, severity {audit.report.severity}"
         console.print(f"report {audit.report.id}: {verdict}", markup=False)
+        if not audit.stored:
+            console.print(
+                "[red]Not stored, and the gate could not be closed:[/red] this "
+                "database lacks Governor's tables; run `governor db upgrade`."
+            )
         if audit.closed_gate:
             console.print(f"[red]The gate is closed:[/red] agent tasks stop until "
                           f"`governor gate resume --ack {audit.report.id}`.")  # fmt: skip
@@ -44,9 +71,9 @@ def list_(
 ) -> None:
     """Stored reports, newest first (also on a drifted database: they say what drifted)."""
     from governor.audits.service import list_reports
-    from governor.storage.db import get_engine, session_scope
+    from governor.storage.db import session_scope
 
-    with session_scope(get_engine(), readonly=True) as session:
+    with session_scope(_reports_engine(), readonly=True) as session:
         rows = [{"id": r.id, "created_at": r.created_at.isoformat(), "severity": r.severity,
                  "passed": r.passed, "block_execution": r.block_execution, "origin": r.origin}
                 for r in list_reports(session, limit=limit)]  # fmt: skip
@@ -70,11 +97,11 @@ def show(
     from governor.audits.fsar import render_markdown
     from governor.audits.service import get_report, to_report
     from governor.errors import BadInput
-    from governor.storage.db import get_engine, session_scope
+    from governor.storage.db import session_scope
 
     if format_ not in ("md", "json"):
         raise BadInput(f"--format {format_} is not known.", hint="Use --format md or json.")
-    with session_scope(get_engine(), readonly=True) as session:
+    with session_scope(_reports_engine(), readonly=True) as session:
         report = to_report(get_report(session, report_id))
     if format_ == "json":
         print_json(report.to_dict())
