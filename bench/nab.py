@@ -141,6 +141,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed passes per detector")
     parser.add_argument("--json", action="store_true", help="print JSON lines, not a table")
     args = parser.parse_args()
+    if not (args.data / "labels" / "combined_windows.json").is_file():
+        sys.exit(f"No NAB data at {args.data}: give --data DIR (the folder with data/, labels/, "
+                 "config/ and reference_results/).")  # fmt: skip
     corpus, profiles = load_corpus(args.data), load_profiles(args.data)
     names = args.detector or sorted(DETECTORS, key=lambda n: n != DEFAULT_DETECTOR)
     if not args.json:
