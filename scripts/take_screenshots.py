@@ -7,6 +7,7 @@ drives it; it downloads no browser) and saves PNGs into docs/screenshots/:
     overview.png        the overview at 1280 px          revenue.png   revenue by offer and idea
     costs.png           AI cost by task type and model   ledger.png    a gross revenue figure's rows
     task.png            a fulfill_order task's spans     gate-closed.png  the overview, gate paused
+    audit.png           an FSAR report and its checks
     overview-phone.png  the overview at 390 px
 
 Nothing outside the temporary folder and the output folder is touched.
@@ -24,6 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from playwright.sync_api import FloatRect, Page, ViewportSize, expect, sync_playwright
 
+from governor.audits.service import run_audit
 from governor.auth.service import create_user
 from governor.config import get_settings
 from governor.demo.background_server import BackgroundServer
@@ -158,6 +160,10 @@ def shoot_all(chromium: str, base: str, out: Path, task_path: str) -> None:
             page.screenshot(path=str(out / "gate-closed.png"), type="png")
             with session_scope() as session:
                 gate.resume(session, actor=USER)
+            audit = run_audit(get_engine(), get_settings())
+            page.goto(f"/audits/{audit.report.id}")
+            page.wait_for_load_state("load")
+            save(page, out / "audit.png", max_height=1800)
             page.close()
 
             phone = browser.new_context(base_url=base, viewport=PHONE, device_scale_factor=2,

@@ -15,13 +15,15 @@ from governor.tracing.profiles import percentile, profile
 T = ExecutionTask
 
 
-def _finished(session: Session, start: datetime, end: datetime) -> dict[str, list[Any]]:
-    """Duration, cost, status and attempts of the tasks finished in [start, end), per type."""
-    rows = session.execute(
-        sa.select(T.type, T.duration_ms, T.cost_micros, T.status, T.attempts).where(
-            T.finished_at >= start, T.finished_at < end
-        )
+def _finished(
+    session: Session, start: datetime, end: datetime, *, kind: str | None = None
+) -> dict[str, list[Any]]:
+    """Duration, cost, status and attempts of the tasks (of one kind) finished in [start,
+    end), per type."""
+    query = sa.select(T.type, T.duration_ms, T.cost_micros, T.status, T.attempts).where(
+        T.finished_at >= start, T.finished_at < end
     )
+    rows = session.execute(query if kind is None else query.where(T.kind == kind))
     found: dict[str, list[Any]] = defaultdict(list)
     for type_, *values in rows:
         found[type_].append(values)
@@ -34,12 +36,17 @@ def task_performance(context: AuditContext) -> CheckResult:
     far slower than the others, with the spans that make it slow."""
     settings, end = context.settings, context.now
     start, before = end - context.window, end - 2 * context.window
-    with context.reading() as session:
-        now, then = _finished(session, start, end), _finished(session, before, start)
+    with context.reading() as session:  # the agents' work: system tasks take milliseconds
+        now = _finished(session, start, end, kind="agent")
+        then = _finished(session, before, start, kind="agent")
         profiles = {p.task_type: p for p in profile(session, since=start)}
+    means = {type_: sum(r[0] or 0 for r in rows) / len(rows) for type_, rows in now.items()}
     types: dict[str, dict[str, Any]] = {}
     findings: list[str] = []
     for type_, rows in sorted(now.items()):
+        others = sorted(mean for other, mean in means.items() if other != type_)
+        typical = percentile(others, 50)
+        times = means[type_] / typical if typical > 0 else None
         p95 = percentile(sorted(r[0] or 0 for r in rows), 95)
         cost = sum(r[1] or 0 for r in rows) / len(rows)
         old = then.get(type_, [])
@@ -52,24 +59,20 @@ def task_performance(context: AuditContext) -> CheckResult:
             "previous_p95_ms": None if old_p95 is None else round(old_p95),
             "cost_per_task_micros": round(cost),
             "previous_cost_per_task_micros": None if old_cost is None else round(old_cost),
-            "times_others": None if slow is None else slow.relative_to_others,
+            "times_other_types": None if times is None else round(times, 1),
             "bottleneck": None if slow is None else slow.bottleneck,
             "repeated_queries": []
             if slow is None
             else [q.statement for q in slow.repeated_queries[:3]],
         }
-        if (
-            slow
-            and slow.relative_to_others
-            and slow.relative_to_others >= settings.audit_slow_ratio
-        ):
+        if times is not None and times >= settings.audit_slow_ratio:
             findings.append(
-                f"{type_} takes {slow.relative_to_others:.1f} times the median of the other "
-                f"types (mean {slow.mean_ms / 1000:.1f} s, p95 {p95 / 1000:.1f} s); "
-                f"bottleneck: {slow.bottleneck or 'unknown'}"
+                f"{type_} takes {times:.1f} times the median of the other agent task types "
+                f"(mean {means[type_] / 1000:.1f} s, p95 {p95 / 1000:.1f} s); "
+                f"bottleneck: {(slow.bottleneck if slow else None) or 'unknown'}"
                 + "".join(
                     f"; repeated in each task: {q.per_task} times {q.statement}"
-                    for q in slow.repeated_queries[:2]
+                    for q in (slow.repeated_queries[:2] if slow else [])
                 )
             )
         if old_p95 and p95 >= old_p95 * (1 + settings.audit_growth):
