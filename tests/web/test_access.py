@@ -209,3 +209,33 @@ def test_five_failed_sign_ins_then_429(app, user):
     assert int(blocked.headers["retry-after"]) > 800
     assert "Too many failed sign-ins" in blocked.text
     assert SESSION_COOKIE not in client.cookies
+
+
+def test_the_alert_and_gate_buttons_need_the_csrf_token_and_record_who(app, user, migrated):
+    from governor.alerts.service import raise_alert
+    from governor.models import Alert
+    from governor.tasks import gate
+
+    report_id = "fsar_00000000-0000-4000-8000-000000000001"
+    with session_scope(migrated) as session:
+        alert_id = raise_alert(session, kind="anomaly", severity=5, fingerprint="revenue",
+                               title="Revenue stopped").id  # fmt: skip
+        gate.pause(session, reason="audit failed", actor="audit", report_id=report_id)
+    client = browser(app, cookies={SESSION_COOKIE: _cookie(user, age=0)})
+    page = client.get("/alerts", headers=HTML).text
+    assert f'action="/alerts/{alert_id}/ack"' in page and "the-csrf-token" in page
+    assert client.post(f"/alerts/{alert_id}/ack").status_code == 403
+    signed = {"csrf_token": "the-csrf-token"}
+    assert client.post(f"/alerts/{alert_id}/ack", data=signed).status_code == 303
+    with session_scope(migrated) as session:
+        assert session.get(Alert, alert_id).status == "acknowledged"
+    assert client.post(f"/alerts/{alert_id}/resolve", data=signed).status_code == 303
+    with session_scope(migrated) as session:
+        assert session.get(Alert, alert_id).status == "resolved"
+
+    assert client.post("/gate/resume", data={"ack": report_id}).status_code == 403
+    reopened = client.post("/gate/resume", data={**signed, "ack": report_id, "reason": "fixed"})
+    assert reopened.status_code == 303
+    with session_scope(migrated) as session:
+        state = gate.status(session)
+    assert state.open and (state.actor, state.reason) == ("alice", "fixed")

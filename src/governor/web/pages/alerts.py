@@ -4,9 +4,10 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from governor.alerts.service import list_alerts
+from governor.alerts.service import acknowledge, list_alerts, resolve
+from governor.errors import NotFound
 from governor.storage.db import session_scope
 from governor.web.pages.context import PageRoute, respond
 from governor.web.pages.tables import CSV_LIMIT, Column, Table, choice_param, wants_csv
@@ -77,6 +78,18 @@ def alerts_page(request: Request) -> Response:
         }
         return respond(request, "alerts.html", context, section="alerts", tables=[table],
                        stem="alerts", session=session, title="Alerts")  # fmt: skip
+
+
+@router.post("/alerts/{alert_id}/{action}")
+def change_alert(request: Request, alert_id: str, action: str) -> Response:
+    """Acknowledge or resolve an alert from its card (CSRF-checked like every form)."""
+    change = {"ack": acknowledge, "resolve": resolve}.get(action)
+    if change is None:
+        raise NotFound(f"No alert action {action!r}.", hint="Use ack or resolve.")
+    user = getattr(request.state, "user", None)
+    with session_scope() as session:
+        change(session, alert_id, getattr(user, "name", None) or "dashboard")
+    return RedirectResponse("/alerts", status_code=303)
 
 
 def _json(value: Any) -> str | None:
