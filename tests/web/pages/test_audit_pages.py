@@ -16,6 +16,7 @@ def test_a_failing_audit_shows_in_the_banner_list_and_detail_and_a_person_reopen
     with migrated.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE execution_tasks ADD COLUMN order_id VARCHAR(40)")
     report_id = audit.report.id
+    assert f'id="last-audit"><a href="/audits/{report_id}"' in client.get("/?range=7d").text
     listing = client.get("/audits").text
     assert f"/audits/{report_id}" in links(listing) and 'id="chart-audits-data"' in listing
     page = client.get(f"/audits/{report_id}").text

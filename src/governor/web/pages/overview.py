@@ -13,6 +13,7 @@ from governor.analytics import service as analytics
 from governor.analytics.kpis import KIND_GROUPS
 from governor.analytics.period import Period, bucket_of
 from governor.analytics.schemas import AiKpis, Income, MoneyKpis, Overview
+from governor.audits.service import list_reports
 from governor.config import get_settings
 from governor.monitors import service as monitors
 from governor.revenue.currency import exponent
@@ -322,6 +323,7 @@ def overview_page(request: Request) -> Response:
     with session_scope(readonly=True) as session:
         ov = analytics.overview(session, period, get_settings())
         sys["counts"] = analytics.task_counts(session, period)
+        sys["audit"] = next(iter(list_reports(session, limit=1)), None)
         table = statement(ov, period)
         context = {
             "ov": ov,
