@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from governor.models import Alert, Finding, MonitorState
 from governor.monitors.evaluate import evaluate
-from governor.storage.db import session_scope
+from governor.storage.db import get_engine, session_scope
 from tests.factories import insert_entry, insert_task
 
 NOW = datetime(2026, 11, 28, 12, 30, tzinfo=UTC)
@@ -15,8 +15,7 @@ THRESHOLD = 0.5
 
 
 def run(now: datetime = NOW):  # type: ignore[no-untyped-def]
-    with session_scope() as session:
-        return evaluate(session, threshold=THRESHOLD, now=now)
+    return evaluate(get_engine(), threshold=THRESHOLD, now=now)
 
 
 def findings(kind: str) -> list[Finding]:

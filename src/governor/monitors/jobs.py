@@ -2,7 +2,7 @@
 
 from governor.config import get_settings
 from governor.monitors.evaluate import evaluate
-from governor.storage.db import session_scope
+from governor.storage.db import get_engine
 from governor.tasks.context import TaskContext
 from governor.tasks.schedule import system_task
 
@@ -11,5 +11,4 @@ from governor.tasks.schedule import system_task
 def evaluate_series(ctx: TaskContext) -> dict[str, int]:
     """Feed every watched series' detector the buckets that closed since the last run."""
     settings = get_settings()
-    with session_scope() as session:
-        return evaluate(session, threshold=settings.anomaly_threshold).to_dict()
+    return evaluate(get_engine(), threshold=settings.anomaly_threshold).to_dict()

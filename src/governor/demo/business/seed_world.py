@@ -69,8 +69,7 @@ def build_seed_world(
         missing = _missing_charge(session, now)
     with session_scope(engine) as session:
         run = record(session, Window(now - timedelta(days=2), now), "demo")
-    with session_scope(engine) as session:
-        evaluate(session, threshold=settings.anomaly_threshold, now=now)
+    evaluate(engine, threshold=settings.anomaly_threshold, now=now)
     _one_migration_behind(engine)
     return Planted(slow, throttled, failed, missing, run.run_id, stops.isoformat())
 
