@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from governor.analytics import rollups, service
+from governor.analytics.filters import LedgerFilters, TaskFilters
 from governor.analytics.period import parse_period
 from governor.config import get_settings
 from governor.models import RollupChange
@@ -152,7 +153,9 @@ def test_drill_down_rows_and_their_counts_agree_before_and_after_a_refresh(migra
 
     def drill(**filters):  # type: ignore[no-untyped-def]
         with session_scope(readonly=True) as session:
-            return service.ledger(session, period, limit=1000, **filters)
+            kinds = filters.pop("kinds", None)
+            return service.ledger(session, period, LedgerFilters(**filters), kinds=kinds,
+                                  limit=1000)  # fmt: skip
 
     for _ in range(2):
         charges = drill(kinds=["charge"], currency="usd", status="succeeded")
@@ -160,7 +163,8 @@ def test_drill_down_rows_and_their_counts_agree_before_and_after_a_refresh(migra
         assert all(r.kind == "charge" and r.status == "succeeded" for r in charges.rows)
         assert [r.source_ref for r in drill(order_id="order_7").rows] == ["ch_7"]
         with session_scope(readonly=True) as session:
-            listed = service.tasks(session, period, type="fulfill_order", ai_model="gpt-4o")
+            wanted = TaskFilters(type="fulfill_order", ai_model="gpt-4o")
+            listed = service.tasks(session, period, wanted)
             assert listed.total == len(listed.rows) == 29
         refresh()
 
@@ -178,7 +182,7 @@ def test_an_ideas_rows_include_those_of_its_offers_that_name_no_idea(migrated):
     period = parse_period(range="7d", now=NOW)
     for _ in range(2):
         with session_scope(readonly=True) as session:
-            page = service.ledger(session, period, idea_id=idea.id)
+            page = service.ledger(session, period, LedgerFilters(idea_id=idea.id))
             [row] = [r for r in service.revenue_by_idea(session, period) if r.key == idea.id]
         assert page.total == len(page.rows) == 2
         assert row.gross_revenue == 2 * 4900

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from governor.analytics import kpis
+from governor.analytics.filters import LedgerFilters, TaskFilters, given
 from governor.analytics.period import Period, bucket_of
 from governor.analytics.rollups import LEDGER, TASKS, Source, cells
 from governor.analytics.schemas import (
@@ -189,19 +190,14 @@ _L, _T = _LEDGER.c, _TASKS.c
 def ledger(
     session: Session,
     period: Period | None,
+    filters: LedgerFilters = LedgerFilters(),
     *,
     kinds: Sequence[str] | None = None,
-    currency: str | None = None,
-    offer_id: str | None = None,
-    idea_id: str | None = None,
-    order_id: str | None = None,
-    status: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> LedgerPage:
     """The ledger entries behind a figure, newest first, with the Stripe ids of each."""
-    asked = _asked(kind=list(kinds or []), currency=currency, offer_id=offer_id,
-                   idea_id=idea_id, order_id=order_id, status=status)  # fmt: skip
+    asked = given({"kind": list(kinds or []), **filters.asked()})
     where = _where(_L, asked)
     if period is not None:
         where += [_L.occurred_at >= period.start, _L.occurred_at < period.end]
@@ -221,27 +217,18 @@ def ledger(
 def tasks(
     session: Session,
     period: Period | None,
+    filters: TaskFilters = TaskFilters(),
     *,
-    type: str | None = None,
-    ai_model: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    idea_id: str | None = None,
-    offer_id: str | None = None,
-    order_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> TaskPage:
-    """Tasks matching the filters; finished ones by finish time, newest first.
-
-    `ai_model=""` asks for the tasks that used no model."""
-    asked = _asked(type=type, status=status, kind=kind, idea_id=idea_id, offer_id=offer_id,
-                   order_id=order_id)  # fmt: skip
-    where = _where(_T, asked)
-    if ai_model is not None:
-        asked["ai_model"] = ai_model
-        where.append(_T.ai_model == ai_model if ai_model else _T.ai_model.is_(None))
-    unfinished = status in UNFINISHED
+    """Tasks matching the filters; finished ones by finish time, newest first."""
+    asked = filters.asked()
+    where = _where(_T, {k: v for k, v in asked.items() if k != "ai_model"})
+    if filters.ai_model is not None:
+        model = filters.ai_model
+        where.append(_T.ai_model == model if model else _T.ai_model.is_(None))
+    unfinished = filters.status in UNFINISHED
     when = _T.created_at if unfinished else _T.finished_at
     if period is not None:
         where += [when >= period.start, when < period.end]
@@ -255,11 +242,6 @@ def tasks(
             sa.select(sa.func.count()).select_from(_TASKS).where(*where)
         ).scalar_one()
     return TaskPage(rows=rows, total=total)
-
-
-def _asked(**filters: Any) -> dict[str, Any]:
-    """The filters given a value (a list for several values)."""
-    return {name: value for name, value in filters.items() if value not in (None, "", [])}
 
 
 def _where(columns: Any, asked: dict[str, Any]) -> list[Any]:

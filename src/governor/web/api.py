@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from governor.alerts.service import list_alerts
 from governor.analytics import service as analytics
+from governor.analytics.filters import LedgerFilters, TaskFilters
 from governor.analytics.period import Period, parse_period
 from governor.analytics.schemas import (
     BreakdownRow,
@@ -104,41 +105,25 @@ def costs_by_model(session: Reader, asked: Asked, type: str | None = None) -> li
 def ledger(
     session: Reader,
     asked: MaybeAsked,
+    filters: Annotated[LedgerFilters, Depends()],
     kind: Annotated[list[str] | None, Query(description="ledger kinds; repeat for several")] = None,
-    currency: str | None = None,
-    offer_id: str | None = None,
-    idea_id: str | None = None,
-    order_id: str | None = None,
-    status: str | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> LedgerPage:
     """Ledger entries (the rows behind every money figure) with their Stripe ids."""
-    return analytics.ledger(
-        session, asked, kinds=kind, currency=currency, offer_id=offer_id, idea_id=idea_id,
-        order_id=order_id, status=status, limit=limit, offset=offset,
-    )  # fmt: skip
+    return analytics.ledger(session, asked, filters, kinds=kind, limit=limit, offset=offset)
 
 
 @router.get("/tasks", response_model=TaskPage)
 def tasks(
     session: Reader,
     asked: MaybeAsked,
-    type: str | None = None,
-    ai_model: str | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    idea_id: str | None = None,
-    offer_id: str | None = None,
-    order_id: str | None = None,
+    filters: Annotated[TaskFilters, Depends()],
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> TaskPage:
     """Tasks matching the filters (the rows behind every cost figure)."""
-    return analytics.tasks(
-        session, asked, type=type, ai_model=ai_model, status=status, kind=kind, idea_id=idea_id,
-        offer_id=offer_id, order_id=order_id, limit=limit, offset=offset,
-    )  # fmt: skip
+    return analytics.tasks(session, asked, filters, limit=limit, offset=offset)
 
 
 @router.get("/tasks/{task_id}")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from governor.analytics import service as analytics
+from governor.analytics.filters import LedgerFilters
 from governor.analytics.kpis import KIND_GROUPS
 from governor.analytics.period import Period
 from governor.analytics.schemas import BreakdownRow
@@ -205,7 +206,7 @@ def offer_page(request: Request, offer_id: str) -> Response:
     with session_scope(readonly=True) as session:
         offer = get_offer(session, offer_id, limit=CSV_LIMIT if csv else DETAIL_ROWS)
         own = [r for r in analytics.revenue_by_offer(session, period) if r.key == offer_id]
-        entries = analytics.ledger(session, period, offer_id=offer_id,
+        entries = analytics.ledger(session, period, LedgerFilters(offer_id=offer_id),
                                    limit=CSV_LIMIT if csv else DETAIL_ROWS)  # fmt: skip
         tables = [
             Table("orders", order_columns(), offer.orders, title="Newest orders",

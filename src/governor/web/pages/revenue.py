@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from governor.analytics import service as analytics
+from governor.analytics.filters import LedgerFilters
 from governor.analytics.kpis import KIND_GROUPS
 from governor.analytics.period import Period
 from governor.analytics.schemas import BreakdownRow
@@ -178,8 +179,8 @@ def ledger_page(request: Request) -> Response:
     }
     limit, offset = page_window(request)
     with session_scope(readonly=True) as session:
-        page = analytics.ledger(session, period, kinds=kinds, **filters, limit=limit,
-                                offset=offset)  # fmt: skip
+        page = analytics.ledger(session, period, LedgerFilters(**filters), kinds=kinds,
+                                limit=limit, offset=offset)  # fmt: skip
         table = Table(
             "ledger", ledger_columns(), page.rows, title=ledger_title(kinds, currency),
             pager=Pager(page.total, limit, offset), row_class=moved_money,

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from governor.analytics import service as analytics
+from governor.analytics.filters import TaskFilters
 from governor.analytics.period import parse_period
 from governor.storage.db import session_scope
 from governor.tasks.service import STATUSES, get_task
@@ -75,10 +76,8 @@ def tasks_page(request: Request) -> Response:
     }
     limit, offset = page_window(request)
     with session_scope(readonly=True) as session:
-        page = analytics.tasks(
-            session, period, **{**filters, "ai_model": model_filter(filters["ai_model"])},
-            limit=limit, offset=offset,
-        )  # fmt: skip
+        asked = TaskFilters(**{**filters, "ai_model": model_filter(filters["ai_model"])})
+        page = analytics.tasks(session, period, asked, limit=limit, offset=offset)
         known = analytics.costs_by_model(session, period or parse_period(range="90d"))
         table = Table(
             "tasks", task_columns(), page.rows, title="Tasks",

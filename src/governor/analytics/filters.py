@@ -1,0 +1,44 @@
+"""What a drill-down asks for: the filters of the ledger rows and of the tasks behind a figure,
+defined once for the service, the JSON API (as query parameters) and the pages."""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LedgerFilters:
+    """Ledger entries of one currency, status, offer, idea or order (each optional; the ledger
+    kinds are asked for beside them, as a list)."""
+
+    currency: str | None = None
+    status: str | None = None
+    offer_id: str | None = None
+    idea_id: str | None = None
+    order_id: str | None = None
+
+    def asked(self) -> dict[str, Any]:
+        return given(asdict(self))
+
+
+@dataclass(frozen=True)
+class TaskFilters:
+    """Tasks of one type, model, status, kind, idea, offer or order (each optional);
+    `ai_model=""` asks for the tasks that used no model."""
+
+    type: str | None = None
+    ai_model: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    idea_id: str | None = None
+    offer_id: str | None = None
+    order_id: str | None = None
+
+    def asked(self) -> dict[str, Any]:
+        """The filters given a value, the model also when it asks for none."""
+        found = given({k: v for k, v in asdict(self).items() if k != "ai_model"})
+        return found if self.ai_model is None else {**found, "ai_model": self.ai_model}
+
+
+def given(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters given a value (a list for several values)."""
+    return {name: value for name, value in filters.items() if value not in (None, "", [])}
