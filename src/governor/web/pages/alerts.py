@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from governor.alerts.message import severity_word
 from governor.alerts.service import acknowledge, list_alerts, resolve
 from governor.errors import NotFound
 from governor.storage.db import session_scope
@@ -18,15 +19,6 @@ STATUSES = ("open", "acknowledged", "resolved")
 PAGE_LIMIT = 200
 DETAIL_LINKS = {"order_id": "/orders/", "offer_id": "/offers/", "idea_id": "/ideas/",
                 "task_id": "/tasks/"}  # fmt: skip
-
-
-def severity_label(severity: int) -> str:
-    """Severity (0 to 10) in a word."""
-    if severity >= 8:
-        return "critical"
-    if severity >= 6:
-        return "high"
-    return "medium" if severity >= 4 else "low"
 
 
 def detail_items(details: Any) -> list[tuple[str, str, str | None]]:
@@ -72,7 +64,7 @@ def alerts_page(request: Request) -> Response:
             "alerts": alerts,
             "current": raw,
             "tabs": [*STATUSES, "all"],
-            "severity_label": severity_label,
+            "severity_label": severity_word,
             "detail_items": detail_items,
             "limit": limit,
         }
