@@ -38,6 +38,12 @@ class DatabaseUnreachable(GovernorError):
     http_status = 503
 
 
+class DatabaseUnwritable(GovernorError):
+    """The database answers but refuses writes: a read-only file, a full disk, a standby server."""
+
+    http_status = 503
+
+
 class SchemaDrift(GovernorError):
     """The database schema differs from the code's; data commands refuse to run."""
 

@@ -14,7 +14,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session
 
 from governor.config import get_settings
-from governor.errors import DatabaseUnreachable
+from governor.storage.faults import database_fault, unreachable
+from governor.storage.faults import describe_database as describe  # noqa: F401 (re-exported)
 from governor.storage.sqlite_lock import WriterLock
 
 READONLY = "governor_readonly"
@@ -102,11 +103,6 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
-def describe(engine: Engine) -> str:
-    """The engine's URL with any password hidden: safe for logs and pages."""
-    return engine.url.render_as_string(hide_password=True)
-
-
 @contextmanager
 def connect(engine: Engine, *, readonly: bool = False) -> Iterator[sa.Connection]:
     """A connection, with a connection failure turned into DatabaseUnreachable."""
@@ -115,16 +111,21 @@ def connect(engine: Engine, *, readonly: bool = False) -> Iterator[sa.Connection
     try:
         connection = engine.connect()
     except sa.exc.OperationalError as error:
-        raise DatabaseUnreachable(
-            f"Cannot connect to the database {describe(engine)}: {_first_line(error)}",
-            hint="Check GOVERNOR_DATABASE_URL and that the database server is running.",
-        ) from error
-    with connection:
+        raise database_fault(error, engine) or unreachable(engine, error) from error
+    with connection, explained_faults(engine):
         yield connection
 
 
-def _first_line(error: sa.exc.DBAPIError) -> str:
-    return str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+@contextmanager
+def explained_faults(engine: Engine) -> Iterator[None]:
+    """Turn a database failure a person can act on (read-only, full, gone) into a GovernorError."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        fault = database_fault(error, engine)
+        if fault is None:
+            raise
+        raise fault from error
 
 
 @contextmanager
@@ -137,7 +138,7 @@ def session_scope(engine: Engine | None = None, *, readonly: bool = False) -> It
             # One snapshot for every statement of the unit (SQLite's transactions already are):
             # a page's figures then never mix states before and after a concurrent commit.
             bind = bind.execution_options(isolation_level="REPEATABLE READ")
-    with Session(bind, expire_on_commit=False) as session, session.begin():
+    with explained_faults(bind), Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
 
 
