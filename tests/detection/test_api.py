@@ -138,3 +138,24 @@ def test_a_state_restores_only_its_own_detector():
     del state["window"]
     with pytest.raises(ValueError, match="lacks window"):
         restore_detector(state)
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+@pytest.mark.parametrize(
+    "back",
+    [timedelta(minutes=3), timedelta(hours=2), timedelta(days=2), timedelta(days=400)],
+    ids=["minutes", "hours", "days", "before-the-first-point"],
+)
+def test_a_step_back_in_time_scores_like_the_ordered_series(name, back, series):
+    """A few rows earlier than the row before them (as real exports have) change no flag."""
+    timestamps, values = series
+    stepped = list(timestamps)
+    for index in (700, 1500, 2600):
+        stepped[index] = timestamps[index - 1] - back
+    ordered = score_series(timestamps, values, make_detector(name))
+    scores = score_series(stepped, values, make_detector(name))
+    assert all(0.0 <= s <= 1.0 and math.isfinite(s) for s in scores)
+    assert [i for i, s in enumerate(scores) if s >= 0.5] == [
+        i for i, s in enumerate(ordered) if s >= 0.5
+    ]
+    assert max(abs(a - b) for a, b in zip(scores, ordered, strict=True)) < 0.2

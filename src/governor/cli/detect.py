@@ -5,9 +5,15 @@ from pathlib import Path
 
 import typer
 
-from governor.cli.output import console, print_json
-from governor.detection import DEFAULT_DETECTOR, DETECTORS, make_detector, score_series
-from governor.detection.series_csv import plan_outputs, read_series, write_scored
+from governor.cli.output import console, errors, print_json
+from governor.detection import DEFAULT_DETECTOR, DETECTORS, make_detector
+from governor.detection.series_csv import (
+    describe_out_of_order,
+    plan_outputs,
+    read_series,
+    score_file,
+    write_scored,
+)
 from governor.errors import BadInput
 
 FIRING = 0.5
@@ -22,6 +28,13 @@ def detect(
     detector: str = typer.Option(
         DEFAULT_DETECTOR, "--detector", help=f"Which detector: {', '.join(DETECTORS)}."
     ),
+    sort: bool = typer.Option(
+        False,
+        "--sort",
+        help="Score the rows in time order (they are still written back in file order); "
+        "without it rows earlier than the one before them are scored where they stand, "
+        "as NAB does, with a warning.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Write each series with an added anomaly_score column, under --out at its relative path."""
@@ -33,11 +46,14 @@ def detect(
     series = [read_series(source) for source, _ in pairs]  # every input checked before writing
     summary = []
     for one, (_, target) in zip(series, pairs, strict=True):
+        if one.out_of_order and not sort:
+            errors.print(f"warning: {describe_out_of_order(one)}", markup=False)
         began = time.perf_counter()
-        scores = score_series(one.timestamps, one.values, make_detector(detector))
+        scores = score_file(one, make_detector(detector), sort=sort)
         seconds = time.perf_counter() - began
         write_scored(one, scores, target)
         summary.append({"input": str(one.path), "output": str(target), "rows": len(scores),
+                        "out_of_order": len(one.out_of_order),
                         "flagged": sum(score >= FIRING for score in scores),
                         "max_score": round(max(scores, default=0.0), 4),
                         "seconds": round(seconds, 3)})  # fmt: skip

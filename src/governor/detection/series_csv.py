@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from governor.detection.base import Detector, score_series
 from governor.errors import BadInput, NotFound
 
 SCORE_COLUMN = "anomaly_score"
@@ -15,13 +16,15 @@ SCORE_COLUMN = "anomaly_score"
 
 @dataclass(frozen=True)
 class SeriesFile:
-    """One CSV file's rows as read, and its timestamps and values as numbers."""
+    """One CSV file's rows as read, their timestamps and values as numbers, and the lines
+    (1-based, the header being line 1) of rows earlier than the row before them."""
 
     path: Path
     header: list[str]
     rows: list[list[str]]
     timestamps: list[datetime]
     values: list[float]
+    out_of_order: list[int]
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -34,7 +37,11 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def read_series(path: Path) -> SeriesFile:
-    """Read a `timestamp,value` CSV file; a row that cannot be used is named with its line."""
+    """Read a `timestamp,value` CSV file; a row that cannot be used is named with its line.
+
+    Rows earlier than the row before them are kept (real exports have them, NAB's own data
+    too) and their lines listed in `out_of_order`; equal timestamps are not out of order.
+    """
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             table = list(csv.reader(handle))
@@ -49,7 +56,7 @@ def read_series(path: Path) -> SeriesFile:
             hint="The first line must name the columns, e.g. timestamp,value.",
         )
     at, of = header.index("timestamp"), header.index("value")
-    rows, timestamps, values = table[1:], [], []
+    rows, timestamps, values, out_of_order = table[1:], [], [], []
     for line, row in enumerate(rows, start=2):
         if len(row) != len(header):
             raise BadInput(f"{path}, line {line}: {len(row)} fields where the header has "
@@ -57,11 +64,36 @@ def read_series(path: Path) -> SeriesFile:
         timestamps.append(_timestamp(path, line, row[at]))
         values.append(_value(path, line, row[of]))
         if len(timestamps) > 1 and timestamps[-1] < timestamps[-2]:
-            raise BadInput(
-                f"{path}, line {line}: {row[at]} is earlier than the row before it.",
-                hint="Sort the rows by time: detectors read a series in order.",
-            )
-    return SeriesFile(path, header, rows, timestamps, values)
+            out_of_order.append(line)
+    return SeriesFile(path, header, rows, timestamps, values, out_of_order)
+
+
+def score_file(series: SeriesFile, detector: Detector, *, sort: bool = False) -> list[float]:
+    """Each row's score, in file order: the rows fed to the detector as they stand in the
+    file (as NAB does), or with `sort` in time order (a stable sort: ties keep file order)."""
+    if not sort:
+        return score_series(series.timestamps, series.values, detector)
+    order = sorted(range(len(series.timestamps)), key=series.timestamps.__getitem__)
+    scored = score_series(
+        [series.timestamps[i] for i in order], [series.values[i] for i in order], detector
+    )
+    scores = [0.0] * len(order)
+    for index, score in zip(order, scored, strict=True):
+        scores[index] = score
+    return scores
+
+
+def describe_out_of_order(series: SeriesFile, *, shown: int = 5) -> str:
+    """A warning naming the first `shown` lines out of order and how many more there are."""
+    lines = series.out_of_order
+    named = ", ".join(map(str, lines[:shown]))
+    more = f" and {len(lines) - shown} more" if len(lines) > shown else ""
+    rows = "1 row is" if len(lines) == 1 else f"{len(lines)} rows are"
+    where = "line" if len(lines) == 1 else "lines"
+    return (
+        f"{series.path}: {rows} earlier than the row before them ({where} {named}{more}); "
+        "scored in file order, as NAB does. Give --sort to score them in time order."
+    )
 
 
 def _timestamp(path: Path, line: int, text: str) -> datetime:
