@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from governor.cli.guarded import guarded_engine
-from governor.cli.output import console, print_json
+from governor.cli.output import console, print_json, print_table
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -96,7 +96,7 @@ def list_ideas(status: str | None = STATUS, limit: int = LIMIT, as_json: bool = 
     table = Table("id", "title", "status", "created_at")
     for idea in found:
         table.add_row(idea.id, idea.title, idea.status, _when(idea.created_at))
-    console.print(table)
+    print_table(table)
 
 
 @ideas.command("show")
@@ -117,8 +117,8 @@ def show_idea(idea_id: str, as_json: bool = JSON) -> None:
         table.add_row(
             o.id, o.title, _money(o.price_minor, o.currency), o.status, _when(o.created_at)
         )
-    console.print(table)
-    console.print(_task_table(idea.tasks, f"Tasks ({len(idea.tasks)} of {idea.tasks_total})"))
+    print_table(table)
+    print_table(_task_table(idea.tasks, f"Tasks ({len(idea.tasks)} of {idea.tasks_total})"))
 
 
 # offers --------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def list_offers(
             o.idea_id or "",
             _when(o.created_at),
         )
-    console.print(table)
+    print_table(table)
 
 
 @offers.command("show")
@@ -170,8 +170,8 @@ def show_offer(offer_id: str, as_json: bool = JSON) -> None:
         console.print(f"[bold]idea[/bold]: {offer.idea.id} {offer.idea.title}")
     counts = ", ".join(f"{n} {status}" for status, n in offer.orders_by_status.items())
     console.print(f"[bold]orders[/bold]: {offer.orders_total} ({counts or 'none yet'})")
-    console.print(_order_table(offer.orders, f"Newest orders ({len(offer.orders)})"))
-    console.print(_task_table(offer.tasks, f"Tasks ({len(offer.tasks)} of {offer.tasks_total})"))
+    print_table(_order_table(offer.orders, f"Newest orders ({len(offer.orders)})"))
+    print_table(_task_table(offer.tasks, f"Tasks ({len(offer.tasks)} of {offer.tasks_total})"))
 
 
 # orders --------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def list_orders(
     if as_json:
         print_json(dump(found))
         return
-    console.print(_order_table(found))
+    print_table(_order_table(found))
 
 
 @orders.command("show")
@@ -265,6 +265,6 @@ def show_order(order_id: str, as_json: bool = JSON) -> None:
             e.charge_id or "",
             e.balance_transaction_id or "",
         )
-    console.print(table)
+    print_table(table)
     console.print(f"[bold]net[/bold]: {_money(order.net_minor, order.currency)}")
-    console.print(_task_table(order.tasks, f"Tasks ({len(order.tasks)})"))
+    print_table(_task_table(order.tasks, f"Tasks ({len(order.tasks)})"))

@@ -6,7 +6,7 @@ from typing import Any
 import typer
 
 from governor.cli.guarded import guarded_engine
-from governor.cli.output import console, print_json
+from governor.cli.output import console, print_json, print_table
 
 
 def demo(
@@ -108,7 +108,7 @@ def _print(summary: Any) -> None:
                 for k in ("charges", "refunds", "fees", "disputes", "costs", "net")
             ),
         )
-    console.print(table)
+    print_table(table)
     if summary.discrepancies:
         found = ", ".join(
             f"{n} {k.replace('_', ' ')}"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from governor.cli.guarded import guarded_engine
-from governor.cli.output import console, print_json
+from governor.cli.output import console, print_json, print_table
 from governor.cli.timeopts import parse_when
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def _show(outcome: "Outcome") -> None:
     for item in outcome.discrepancies:
         table.add_row(item.kind, item.stripe_id, str(item.expected), str(item.actual),
                       item.currency or "")  # fmt: skip
-    console.print(table)
+    print_table(table)
     console.print(f"[red]{len(outcome.discrepancies)} discrepancies[/red] (run {outcome.run_id})")
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from governor.cli.guarded import guarded_engine
-from governor.cli.output import console, print_json
+from governor.cli.output import console, print_json, print_table
 
 if TYPE_CHECKING:
     from governor.models import ExecutionTask
@@ -68,7 +68,7 @@ def list_(
             t.id, t.type, t.status, f"{t.attempts}/{t.max_attempts}", t.ai_model or "",
             str(t.duration_ms or ""), t.created_at.isoformat(timespec="seconds"),
         )  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -134,4 +134,4 @@ def profile(
     if not profiles:
         console.print("No finished tasks to profile yet.")
     for table in profile_tables(profiles):
-        console.print(table)
+        print_table(table)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from governor.cli.guarded import guarded_engine
-from governor.cli.output import console, errors, print_json
+from governor.cli.output import console, errors, print_json, print_table
 
 if TYPE_CHECKING:
     from governor.models import ApiToken, User
@@ -109,7 +109,7 @@ def list_users(as_json: bool = JSON) -> None:
     for user in users:
         table.add_row(str(user["id"]), str(user["name"]), _when(user["created_at"]),
                       _when(user["last_login_at"]))  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @tokens_app.command("create")
@@ -160,7 +160,7 @@ def list_tokens(as_json: bool = JSON) -> None:
         table.add_row(str(t["id"]), str(t["name"]), f"{t['prefix']}…", str(t["user"] or ""),
                       _when(t["created_at"]), _when(t["last_used_at"]),
                       _when(t["revoked_at"]))  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @tokens_app.command("revoke")
