@@ -156,6 +156,12 @@ class Settings(BaseSettings):
     audit_throttled_rate: float = Field(
         0.05, gt=0, le=1, description="Share of outside calls answered 429 or retried that fails."
     )
+    fsar_max_bytes: int = Field(
+        1_048_576,
+        gt=0,
+        description="The largest FSAR report file `governor fsar import` reads, in bytes "
+        "(the seed's report is 5 KB); a larger file is refused before it is read.",
+    )
     alert_urls: SecretStr = Field(
         SecretStr(""),
         description="Apprise URLs that alerts are sent to, separated by commas or spaces "

@@ -8,6 +8,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from governor.audits.fsar import (
+    MAX_FINDINGS,
+    MAX_FINDINGS_BYTES,
+    MAX_ITEM_CHARS,
+    MAX_ITEMS,
+    MAX_PROPOSAL_CHARS,
     FsarReport,
     format_timestamp,
     new_report_id,
@@ -296,4 +301,57 @@ def test_missing_parts_are_named() -> None:
     assert "line 6: proposal" in error_of(parse_markdown, proposal_only)
     assert "no '## Mitigations' heading after the risks" in error_of(
         parse_markdown, DOCUMENT.split("\n\n## Mitigations")[0]
+    )
+
+
+def test_a_report_at_every_cap_is_accepted_and_round_trips() -> None:
+    at_caps = make_report(
+        proposal="p" * MAX_PROPOSAL_CHARS,
+        risks=tuple(f"{i:04d}" + "r" * (MAX_ITEM_CHARS - 4) for i in range(MAX_ITEMS)),
+        mitigations=("m" * MAX_ITEM_CHARS,) * MAX_ITEMS,
+        findings=({"summary": "s" * (MAX_FINDINGS_BYTES // MAX_FINDINGS - 20)},) * MAX_FINDINGS,
+    )
+    assert parse_markdown(render_markdown(at_caps)) == dataclasses.replace(at_caps, findings=())
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"proposal": "p" * (MAX_PROPOSAL_CHARS + 1)},
+            f"proposal is {MAX_PROPOSAL_CHARS + 1:,} characters long; at most "
+            f"{MAX_PROPOSAL_CHARS:,} are accepted",
+        ),
+        (
+            {"risks": ("r",) * (MAX_ITEMS + 1)},
+            f"risks hold {MAX_ITEMS + 1} items; at most {MAX_ITEMS} are accepted",
+        ),
+        (
+            {"mitigations": ("ok", "m" * (MAX_ITEM_CHARS + 1))},
+            f"mitigations[1] is {MAX_ITEM_CHARS + 1:,} characters long; at most "
+            f"{MAX_ITEM_CHARS:,} are accepted",
+        ),
+        (
+            {"findings": ({"passed": True},) * (MAX_FINDINGS + 1)},
+            f"findings hold {MAX_FINDINGS + 1} checks; at most {MAX_FINDINGS} are accepted",
+        ),
+        (
+            {"findings": ({"evidence": "e" * MAX_FINDINGS_BYTES},)},
+            f"at most {MAX_FINDINGS_BYTES:,} bytes of JSON are accepted",
+        ),
+    ],
+)
+def test_fields_past_their_caps_are_refused_by_name(
+    changes: dict[str, object], expected: str
+) -> None:
+    assert expected in error_of(make_report, **changes)
+
+
+def test_a_document_past_a_cap_is_refused_with_its_line() -> None:
+    long_proposal = DOCUMENT.replace(PROPOSAL, "p" * (MAX_PROPOSAL_CHARS + 1))
+    assert "line 6: proposal is" in error_of(parse_markdown, long_proposal)
+    many_risks = DOCUMENT.replace("## Risks\n", "## Risks\n" + "- another risk\n" * (MAX_ITEMS - 1))
+    line = DOCUMENT.splitlines().index("## Risks") + 1 + MAX_ITEMS + 1
+    assert f"line {line}: risks hold more than {MAX_ITEMS} items" in error_of(
+        parse_markdown, many_risks
     )

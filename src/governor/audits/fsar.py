@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
-from governor.errors import BadInput
+from governor.errors import BadInput, NotFound
 
 TITLE = "# FSAR Proposal Report"
 PROPOSAL_FIELD = "- proposal:"
@@ -22,6 +23,14 @@ SEVERITY_FORM = "an integer from 0 to 10"
 BLOCK_FORM = "true or false"
 ITEM_FORM = "one non-empty line of text without surrounding spaces"
 FINDINGS_FORM = "a list of JSON objects (string keys; lists, strings, numbers, booleans, null)"
+
+# What one report may hold, so that no report (imported or written) swamps the store or a page.
+# The seed's report is 5 KB; Governor's own audits write a few KB of prose and ~13 findings.
+MAX_PROPOSAL_CHARS = 100_000
+MAX_ITEMS = 100  # risks, and mitigations
+MAX_ITEM_CHARS = 1_000
+MAX_FINDINGS = 100  # one per check
+MAX_FINDINGS_BYTES = 1_000_000  # the findings as compact JSON, evidence included
 
 _ID = re.compile(r"fsar_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
@@ -47,11 +56,11 @@ def format_timestamp(dt: datetime) -> str:
 def parse_timestamp(text: str) -> datetime:
     """The aware UTC datetime of a timestamp written as format_timestamp writes it."""
     if not _TIMESTAMP.fullmatch(text):
-        raise BadInput(f"timestamp {text!r} is not accepted: expected {TIMESTAMP_FORM}")
+        raise BadInput(f"timestamp {_preview(text)} is not accepted: expected {TIMESTAMP_FORM}")
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise BadInput(f"timestamp {text!r} is not a real date and time ({exc})") from None
+        raise BadInput(f"timestamp {_preview(text)} is not a real date and time ({exc})") from None
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class FsarReport:
     Markdown kept verbatim: it may hold any line but the exact `## Risks` heading (which ends it
     in the Markdown form) and starts and ends with a non-blank line. Risks and mitigations are
     one line each. Findings, the checks' structured evidence, exist only in the JSON form.
+    Each field has a cap (the MAX_ constants), so a stored report renders within bounds.
     """
 
     id: str
@@ -112,7 +122,9 @@ class FsarReport:
             )
         timestamp = data["timestamp"]
         if not isinstance(timestamp, str):
-            raise BadInput(f"timestamp {timestamp!r} is not accepted: expected {TIMESTAMP_FORM}")
+            raise BadInput(
+                f"timestamp {_preview(timestamp)} is not accepted: expected {TIMESTAMP_FORM}"
+            )
         return cls(
             id=data["id"],
             timestamp=parse_timestamp(timestamp),
@@ -147,6 +159,30 @@ def render_markdown(report: FsarReport) -> str:
         *(f"- {mitigation}" for mitigation in report.mitigations),
     ]
     return "\n".join(lines)
+
+
+def read_markdown_file(path: Path, *, max_bytes: int) -> FsarReport:
+    """The report in a Markdown file of at most `max_bytes`, refused by its size before it is
+    read (and never read past the cap, should it grow meanwhile)."""
+    if not path.exists():
+        raise NotFound(f"{path} does not exist.", hint="Give the path of an FSAR report file.")
+    if not path.is_file():
+        raise BadInput(f"{path} is not a file.", hint="Give the path of an FSAR report file.")
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            size = max(path.stat().st_size, len(data))
+            raise BadInput(
+                f"{path} is {size:,} bytes; FSAR reports of at most {max_bytes:,} bytes "
+                "are imported.",
+                hint="A report is a few kilobytes (the seed's is 5 KB): check that this is the "
+                "report meant, or raise GOVERNOR_FSAR_MAX_BYTES.",
+            )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path} is not UTF-8 text.", hint="Save the report as UTF-8.") from None
+    return parse_markdown(text)
 
 
 def parse_markdown(text: str) -> FsarReport:
@@ -200,7 +236,7 @@ class _Reader:
         """Read the exact `line` (ignoring trailing whitespace); return its number."""
         number, found = self._content(f"{what} {line!r}")
         if found != line:
-            raise BadInput(f"line {number}: expected {what} {line!r}, found {found!r}")
+            raise BadInput(f"line {number}: expected {what} {line!r}, found {_preview(found)}")
         return number
 
     def field(self, name: str, convert: Callable[[str], T]) -> T:
@@ -208,7 +244,9 @@ class _Reader:
         prefix = f"- {name}:"
         number, found = self._content(f"the field {prefix!r}")
         if not found.startswith(prefix):
-            raise BadInput(f"line {number}: expected the field '{prefix} ...', found {found!r}")
+            raise BadInput(
+                f"line {number}: expected the field '{prefix} ...', found {_preview(found)}"
+            )
         return _at_line(number, convert, found[len(prefix) :].strip())
 
     def until(self, heading: str, what: str) -> list[str]:
@@ -230,11 +268,17 @@ class _Reader:
             if found == heading:
                 return tuple(items)
             if found.startswith("- ") or found == "-":
+                if len(items) == MAX_ITEMS:
+                    raise BadInput(
+                        f"line {self.next}: {name} hold more than {MAX_ITEMS} items; "
+                        f"at most {MAX_ITEMS} are accepted"
+                    )
                 item = _at_line(self.next, _check_item, f"{name} item", found[1:].strip())
                 items.append(item)
             elif found:
                 raise BadInput(
-                    f"line {self.next}: expected a '- ' item of {name} or {ending}, found {found!r}"
+                    f"line {self.next}: expected a '- ' item of {name} or {ending}, "
+                    f"found {_preview(found)}"
                 )
         if heading is not None:
             raise BadInput(f"not an FSAR report: no {heading!r} heading after the {name}")
@@ -257,46 +301,58 @@ def _strip_blank_lines(lines: list[str]) -> list[str]:
 
 def _severity_from_text(text: str) -> int:
     if not re.fullmatch(r"[0-9]+", text):
-        raise BadInput(f"severity {text!r} is not accepted: expected {SEVERITY_FORM}")
+        raise BadInput(f"severity {_preview(text)} is not accepted: expected {SEVERITY_FORM}")
     return _check_severity(int(text))
 
 
 def _block_from_text(text: str) -> bool:
     if text.lower() not in _BOOLEANS:
         raise BadInput(
-            f"block_execution {text!r} is not accepted: expected {BLOCK_FORM} (or yes or no)"
+            f"block_execution {_preview(text)} is not accepted: "
+            f"expected {BLOCK_FORM} (or yes or no)"
         )
     return _BOOLEANS[text.lower()]
 
 
 def _check_id(value: object) -> str:
     if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise BadInput(f"id {value!r} is not accepted: expected {ID_FORM}")
+        raise BadInput(f"id {_preview(value)} is not accepted: expected {ID_FORM}")
     return value
 
 
 def _check_timestamp(value: object) -> datetime:
     if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise BadInput(f"timestamp {value!r} is not accepted: expected a timezone-aware datetime")
+        raise BadInput(
+            f"timestamp {_preview(value)} is not accepted: expected a timezone-aware datetime"
+        )
     utc = value.astimezone(UTC)
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
+def _preview(value: object) -> str:
+    """The repr of a refused value, cut to 80 characters so an error stays one short line."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}… ({len(text):,} characters)"
+
+
 def _check_severity(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
-        raise BadInput(f"severity {value!r} is not accepted: expected {SEVERITY_FORM}")
+        raise BadInput(f"severity {_preview(value)} is not accepted: expected {SEVERITY_FORM}")
     return value
 
 
 def _check_block(value: object) -> bool:
     if not isinstance(value, bool):
-        raise BadInput(f"block_execution {value!r} is not accepted: expected {BLOCK_FORM}")
+        raise BadInput(f"block_execution {_preview(value)} is not accepted: expected {BLOCK_FORM}")
     return value
 
 
 def _check_proposal(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BadInput(f"proposal {value!r} is not accepted: expected non-empty Markdown text")
+        raise BadInput(
+            f"proposal {_preview(value)} is not accepted: expected non-empty Markdown text"
+        )
+    _check_length("proposal", value, MAX_PROPOSAL_CHARS)
     if "\r" in value:
         raise BadInput("proposal is not accepted: it holds a carriage return; use \\n line ends")
     lines = value.split("\n")
@@ -307,25 +363,51 @@ def _check_proposal(value: object) -> str:
     return value
 
 
+def _check_length(name: str, value: str, most: int) -> None:
+    """Refuse a text longer than `most` characters, saying how long it is (not what it says)."""
+    if len(value) > most:
+        raise BadInput(
+            f"{name} is {len(value):,} characters long; at most {most:,} are accepted",
+            hint="Shorten it: a report is read by a person.",
+        )
+
+
+def _check_count(name: str, values: object, what: str, most: int) -> None:
+    """Refuse a list of more than `most` entries."""
+    if isinstance(values, list | tuple) and len(values) > most:
+        raise BadInput(f"{name} hold {len(values):,} {what}; at most {most:,} are accepted")
+
+
 def _check_item(name: str, value: object) -> str:
     if isinstance(value, str) and value == value.strip() and re.fullmatch(r"[^\r\n]+", value):
+        _check_length(name, value, MAX_ITEM_CHARS)
         return value
-    raise BadInput(f"{name} {value!r} is not accepted: expected {ITEM_FORM}")
+    raise BadInput(f"{name} {_preview(value)} is not accepted: expected {ITEM_FORM}")
 
 
 def _check_items(name: str, values: object) -> tuple[str, ...]:
     if not isinstance(values, list | tuple):
-        raise BadInput(f"{name} {values!r} is not accepted: expected a list of items, {ITEM_FORM}")
+        raise BadInput(
+            f"{name} {_preview(values)} is not accepted: expected a list of items, {ITEM_FORM}"
+        )
+    _check_count(name, values, "items", MAX_ITEMS)
     return tuple(_check_item(f"{name}[{index}]", value) for index, value in enumerate(values))
 
 
 def _check_findings(values: object) -> tuple[dict[str, Any], ...]:
     if not isinstance(values, list | tuple) or not all(isinstance(v, dict) for v in values):
-        raise BadInput(f"findings {values!r} are not accepted: expected {FINDINGS_FORM}")
+        raise BadInput(f"findings {_preview(values)} are not accepted: expected {FINDINGS_FORM}")
+    _check_count("findings", values, "checks", MAX_FINDINGS)
     try:
-        copied = json.loads(json.dumps(values, allow_nan=False))
+        encoded = json.dumps(values, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise BadInput(f"findings are not accepted: {exc}; expected {FINDINGS_FORM}") from None
+    if len(encoded.encode()) > MAX_FINDINGS_BYTES:
+        raise BadInput(
+            f"findings are {len(encoded.encode()):,} bytes of JSON; at most "
+            f"{MAX_FINDINGS_BYTES:,} bytes of JSON are accepted"
+        )
+    copied = json.loads(encoded)
     if copied != list(values):
         raise BadInput(
             f"findings are not accepted: JSON would change them; expected {FINDINGS_FORM}"

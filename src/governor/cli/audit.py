@@ -111,20 +111,14 @@ def show(
 
 @fsar_app.command("import")
 def import_(path: Path) -> None:
-    """Read a report in the seed's Markdown form and store it."""
-    from governor.audits.fsar import parse_markdown
+    """Read a report in the seed's Markdown form (at most GOVERNOR_FSAR_MAX_BYTES) and store it."""
+    from governor.audits.fsar import read_markdown_file
     from governor.audits.service import store
     from governor.cli.guarded import guarded_engine
-    from governor.errors import BadInput, NotFound
+    from governor.config import get_settings
     from governor.storage.db import session_scope
 
-    if not path.is_file():
-        raise NotFound(f"{path} does not exist.", hint="Give the path of an FSAR report file.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path} is not UTF-8 text.") from None
-    report = parse_markdown(text)
+    report = read_markdown_file(path, max_bytes=get_settings().fsar_max_bytes)
     with session_scope(guarded_engine()) as session:
         store(session, report, origin="import", passed=report.severity == 0)
     console.print(f"Imported {report.id} (severity {report.severity}).", markup=False)
