@@ -4,7 +4,13 @@ checks' results, every number taken from their evidence."""
 from datetime import datetime, timedelta
 
 from governor.audits.checks import CheckResult
-from governor.audits.fsar import FsarReport, new_report_id
+from governor.audits.fsar import (
+    MAX_ITEM_CHARS,
+    MAX_ITEMS,
+    MAX_PROPOSAL_CHARS,
+    FsarReport,
+    new_report_id,
+)
 
 TITLES = {
     "schema": "Fix the database schema",
@@ -33,9 +39,9 @@ def write_report(
         timestamp=now,
         severity=max((r.severity for r in failing), default=0),
         block_execution=block_execution,
-        proposal=_proposal(results, failing, block_execution),
-        risks=_risks(failing, now),
-        mitigations=_mitigations(results, failing, every),
+        proposal=clip(_proposal(results, failing, block_execution), MAX_PROPOSAL_CHARS),
+        risks=_clip_items(_risks(failing, now)),
+        mitigations=_clip_items(_mitigations(results, failing, every)),
         findings=tuple(r.to_dict() for r in results),
     )
 
@@ -92,3 +98,17 @@ def _mitigations(
             f"({backup.evidence.get('age_hours')} h old) restored and compared"
         )
     return tuple(items)
+
+
+def clip(text: str, most: int) -> str:
+    """The text cut to at most `most` characters, saying how much was left out."""
+    if len(text) <= most:
+        return text
+    marker = " … ({:,} more characters in the findings)"
+    keep = most - len(marker.format(len(text)))
+    return text[:keep].rstrip() + marker.format(len(text) - keep)
+
+
+def _clip_items(items: tuple[str, ...]) -> tuple[str, ...]:
+    """At most MAX_ITEMS items of at most MAX_ITEM_CHARS each: an audit's report always stores."""
+    return tuple(clip(item, MAX_ITEM_CHARS) for item in items[:MAX_ITEMS])
