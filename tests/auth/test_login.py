@@ -1,7 +1,6 @@
 """Signing in and out through RequireLogin and /login, on an app with only a few routes."""
 
 import re
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,19 +11,18 @@ from starlette.websockets import WebSocketDisconnect
 
 from governor.auth import service
 from governor.auth.ratelimit import LoginLimiter
-from governor.auth.secret import signing_key
 from governor.config import get_settings
-from governor.storage.db import session_scope
+from governor.storage.db import get_engine, session_scope
 from governor.web.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     RequireLogin,
-    SessionCodec,
     csrf_token,
     current_user,
     router,
     safe_next,
 )
+from tests.auth.cookies import session_cookie
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # tests only
 PASSWORD = "correct horse battery"
@@ -271,8 +269,7 @@ def test_a_deleted_user_is_signed_out(migrated, client, user):
 
 
 def _cookie(user, *, age: float, key: str | None = None) -> str:
-    codec = SessionCodec(key or signing_key(get_settings()), clock=lambda: time.time() - age)
-    return codec.dump(user, "csrf-token-of-the-test")
+    return session_cookie(get_engine(), user, age=age, key=key, csrf="csrf-token-of-the-test")
 
 
 def test_forged_and_expired_cookies_are_refused(migrated, user):
@@ -327,3 +324,13 @@ def test_websockets_need_a_sign_in_too(migrated, client):
 def test_the_login_page_says_how_to_create_the_first_user(migrated):
     page = browser(make_app(migrated)).get("/login", headers=HTML)
     assert "governor users create NAME" in page.text
+
+
+def test_a_saved_cookie_stops_working_after_logout(migrated, client):
+    sign_in(client)
+    saved = client.cookies[SESSION_COOKIE]
+    token = client.get("/").json()["csrf"]
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    replayed = browser(make_app(migrated), cookies={SESSION_COOKIE: saved}).get("/")
+    assert replayed.status_code == 401
+    assert "no longer valid" in replayed.json()["error"]

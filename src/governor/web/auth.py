@@ -2,7 +2,8 @@
 
 Every path needs a signed-in user unless it is on the short public list below. A request is
 signed in by `Authorization: Bearer gov_…` (an API token) or by the signed session cookie
-that `POST /login` sets. Cookie-signed requests that change something must carry the
+that `POST /login` sets, whose session must still be live in the database (logout and a new
+password end it). Cookie-signed requests that change something must carry the
 session's CSRF token; token requests need not (browsers never add them on their own).
 """
 
@@ -23,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -31,12 +33,11 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from governor import __version__
-from governor.auth import passwords, service
+from governor.auth import passwords, service, sessions
 from governor.auth.ratelimit import LoginLimiter
 from governor.auth.secret import signing_key
 from governor.config import Settings
-from governor.errors import GovernorError
-from governor.models import User
+from governor.errors import DatabaseUnwritable, GovernorError
 from governor.storage.db import session_scope
 from governor.web.templating import templates
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "governor_session"
 LOGIN_COOKIE = "governor_login"  # the sign-in form's own CSRF token (double submit)
-SESSION_MAX_AGE = 12 * 3600  # seconds; sliding: each use after SESSION_REFRESH renews it
+SESSION_MAX_AGE = int(sessions.IDLE.total_seconds())  # sliding: renewed after SESSION_REFRESH
 SESSION_REFRESH = 5 * 60
 LOGIN_MAX_AGE = 3600
 PUBLIC_PATHS = frozenset({"/healthz", "/webhooks/stripe", "/login"})
@@ -64,6 +65,7 @@ class CurrentUser:
     name: str
     via_token: bool
     token_id: str | None = None
+    session_id: str | None = None  # the browser session, for a cookie sign-in
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,7 @@ class _Identity:
 class SessionCodec:
     """Signs and reads the session cookie and the sign-in form's CSRF cookie.
 
-    The session holds the user id, its CSRF token and a fingerprint of the password hash (an
-    HMAC, since the payload is signed, not encrypted), so a new password ends old sessions.
+    The session cookie holds the session's secret (see `auth.sessions`) and its CSRF token.
     """
 
     def __init__(self, key: str, *, clock: Callable[[], float] = time.time) -> None:
@@ -85,20 +86,13 @@ class SessionCodec:
             def get_timestamp(self) -> int:
                 return int(clock())
 
-        self._key = key.encode()
         self._clock = clock
         self._session = URLSafeTimedSerializer(key, salt="governor.session", signer=Signer)
         self._login = URLSafeTimedSerializer(key, salt="governor.login", signer=Signer)
 
-    def fingerprint(self, password_hash: str) -> str:
-        """A keyed digest of the password hash: changes when the password does."""
-        message = b"session-fingerprint:" + password_hash.encode()
-        return hmac.new(self._key, message, "sha256").hexdigest()[:32]
-
-    def dump(self, user: User, csrf: str) -> str:
-        """A session cookie value for the user, signed now."""
-        data = {"u": user.id, "c": csrf, "f": self.fingerprint(user.password_hash)}
-        return self._session.dumps(data)
+    def dump(self, secret: str, csrf: str) -> str:
+        """A session cookie value for the session with this secret, signed now."""
+        return self._session.dumps({"s": secret, "c": csrf})
 
     def load(self, cookie: str) -> tuple[dict[str, str], float] | None:
         """The session's data and age in seconds; None when forged, malformed or expired."""
@@ -109,7 +103,7 @@ class SessionCodec:
         except BadData:
             return None
         if not isinstance(data, dict) or not all(
-            isinstance(data.get(key), str) for key in ("u", "c", "f")
+            isinstance(data.get(key), str) for key in ("s", "c")
         ):
             return None
         return data, self._clock() - signed.timestamp()
@@ -158,8 +152,7 @@ class AuthContext:
                     CurrentUser(found.id, found.name, True, found.id))  # fmt: skip
             due = service.touch_due(found)
         if due:
-            with session_scope(self.engine) as session:
-                service.verify_token(session, token)
+            self._touch(lambda session: service.verify_token(session, token))
         return _Identity(user, None)
 
     def _by_cookie(self, cookie: str) -> _Identity | None:
@@ -168,14 +161,24 @@ class AuthContext:
             return None
         data, age = loaded
         with session_scope(self.engine, readonly=True) as session:
-            user = service.get_user(session, data["u"])
-            if user is None:
+            found = sessions.find(session, data["s"])
+            if found is None:
                 return None
-            fingerprint = self.codec.fingerprint(user.password_hash)
-            if not hmac.compare_digest(fingerprint, data["f"]):
-                return None
-            renewed = self.codec.dump(user, data["c"]) if age >= SESSION_REFRESH else None
-        return _Identity(CurrentUser(user.id, user.name, False), data["c"], renewed)
+            row, user = found
+            session_id, due = row.id, sessions.touch_due(row)
+            current = CurrentUser(user.id, user.name, False, session_id=session_id)
+        if due:
+            self._touch(lambda session: sessions.touch(session, session_id=session_id))
+        renewed = self.codec.dump(data["s"], data["c"]) if age >= SESSION_REFRESH else None
+        return _Identity(current, data["c"], renewed)
+
+    def _touch(self, write: Callable[[Session], object]) -> None:
+        """Note a use (at most once a minute); a database that takes no writes skips it."""
+        try:
+            with session_scope(self.engine) as session:
+                write(session)
+        except DatabaseUnwritable:
+            log.warning("Cannot note a sign-in's use: the database takes no writes")
 
 
 class RequireLogin:
@@ -508,8 +511,10 @@ def login(
         with session_scope(context.engine) as session:
             user = service.authenticate(session, name=name, password=password,
                                         hasher=context.hasher)  # fmt: skip
-            if user is not None:  # a fresh CSRF token: no session fixation
-                signed_in = user.name, context.codec.dump(user, secrets.token_urlsafe(32))
+            if user is not None:  # a new session and CSRF token: no session fixation
+                agent = request.headers.get("user-agent")
+                _, secret = sessions.start(session, user=user, ip=ip, user_agent=agent)
+                signed_in = user.name, context.codec.dump(secret, secrets.token_urlsafe(32))
     except (GovernorError, SQLAlchemyError):
         log.warning("Sign-in failed: the database is unavailable", exc_info=True)
         return _login_page(request, next=next, status=503, name=name, token=expected,
@@ -531,7 +536,11 @@ def login(
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request) -> Response:
-    """End the session in this browser and go back to the sign-in form."""
+    """End the session (a saved copy of the cookie stops working too) and go to the sign-in form."""
+    user = current_user(request)
+    if user is not None and user.session_id is not None:
+        with session_scope(_context(request).engine) as session:
+            sessions.end(session, user_id=user.id, session_id=user.session_id)
     response = RedirectResponse(f"{request.scope.get('root_path', '')}/login", status_code=303)
     _set_session_cookie(response, request.scope, "", max_age=0)
     return response
