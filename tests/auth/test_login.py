@@ -14,6 +14,7 @@ from governor.auth.ratelimit import LoginLimiter
 from governor.config import get_settings
 from governor.storage.db import get_engine, session_scope
 from governor.web.auth import (
+    DEVICE_COOKIE,
     LOGIN_COOKIE,
     SESSION_COOKIE,
     RequireLogin,
@@ -306,7 +307,7 @@ def test_five_failures_then_429_until_the_window_passes(migrated, user):
     blocked = sign_in(client)  # even the right password waits
     assert blocked.status_code == 429
     assert blocked.headers["retry-after"] == "900"
-    assert "Too many failed sign-ins. Try again in 15 minutes." in blocked.text
+    assert "Too many failed sign-ins. Try again in 15 minutes, or from a browser" in blocked.text
     assert SESSION_COOKIE not in client.cookies
     clock.now += 15 * 60
     assert sign_in(client).status_code == 303
@@ -334,3 +335,33 @@ def test_a_saved_cookie_stops_working_after_logout(migrated, client):
     replayed = browser(make_app(migrated), cookies={SESSION_COOKIE: saved}).get("/")
     assert replayed.status_code == 401
     assert "no longer valid" in replayed.json()["error"]
+
+
+def test_others_failures_do_not_lock_out_a_browser_that_signed_in_before(migrated, user):
+    app = make_app(migrated)
+    mine, attacker, new_laptop = browser(app), browser(app), browser(app)
+    assert sign_in(mine).status_code == 303
+    assert DEVICE_COOKIE in mine.cookies and mine.cookies[DEVICE_COOKIE] not in PASSWORD
+    mine.post("/logout", data={"csrf_token": mine.get("/").json()["csrf"]})
+    for _ in range(6):
+        sign_in(attacker, password="guess guess")
+    assert sign_in(attacker).status_code == 429  # the guesser, even with the right password
+    assert sign_in(new_laptop).status_code == 429  # an unknown browser waits for the name
+    assert sign_in(mine).status_code == 303  # the real user's browser is not held back
+    assert mine.get("/").json()["user"] == "alice"
+
+
+def test_a_known_browser_is_held_back_after_its_own_failures(migrated, user):
+    app = make_app(migrated)
+    mine, attacker = browser(app), browser(app)
+    assert sign_in(mine).status_code == 303
+    mine.post("/logout", data={"csrf_token": mine.get("/").json()["csrf"]})
+    with session_scope(migrated) as session:
+        service.create_user(session, name="bob", password=PASSWORD, hasher=FAST)
+    for name in ("alice", "bob"):
+        for _ in range(5):
+            sign_in(attacker, name=name, password="guess guess")
+    assert sign_in(mine, name="bob").status_code == 429  # the cookie is alice's, not bob's
+    for _ in range(5):  # its own five: then it is one more unknown browser
+        assert "Wrong name or password." in sign_in(mine, password="guess guess").text
+    assert sign_in(mine).status_code == 429

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from governor import __version__
 from governor.auth import passwords, service, sessions
-from governor.auth.ratelimit import LoginLimiter
+from governor.auth.ratelimit import LoginLimiter, name_key
 from governor.auth.secret import signing_key
 from governor.config import Settings
 from governor.errors import DatabaseUnwritable, GovernorError
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "governor_session"
 LOGIN_COOKIE = "governor_login"  # the sign-in form's own CSRF token (double submit)
+DEVICE_COOKIE = "governor_device"  # this browser signed in as a name before (OWASP device cookie)
+DEVICE_MAX_AGE = 90 * 24 * 3600
 SESSION_MAX_AGE = int(sessions.IDLE.total_seconds())  # sliding: renewed after SESSION_REFRESH
 SESSION_REFRESH = 5 * 60
 LOGIN_MAX_AGE = 3600
@@ -76,9 +78,10 @@ class _Identity:
 
 
 class SessionCodec:
-    """Signs and reads the session cookie and the sign-in form's CSRF cookie.
+    """Signs and reads the session cookie, the sign-in form's CSRF cookie and the device cookie.
 
-    The session cookie holds the session's secret (see `auth.sessions`) and its CSRF token.
+    The session cookie holds the session's secret (see `auth.sessions`) and its CSRF token; the
+    device cookie a user name and a random id that the failed-sign-in limits know it by.
     """
 
     def __init__(self, key: str, *, clock: Callable[[], float] = time.time) -> None:
@@ -89,6 +92,7 @@ class SessionCodec:
         self._clock = clock
         self._session = URLSafeTimedSerializer(key, salt="governor.session", signer=Signer)
         self._login = URLSafeTimedSerializer(key, salt="governor.login", signer=Signer)
+        self._device = URLSafeTimedSerializer(key, salt="governor.device", signer=Signer)
 
     def dump(self, secret: str, csrf: str) -> str:
         """A session cookie value for the session with this secret, signed now."""
@@ -107,6 +111,23 @@ class SessionCodec:
         ):
             return None
         return data, self._clock() - signed.timestamp()
+
+    def dump_device(self, name: str) -> str:
+        """A new device cookie value for a browser that just signed in as `name`."""
+        return self._device.dumps({"n": name_key(name), "d": secrets.token_urlsafe(16)})
+
+    def load_device(self, cookie: str | None, *, name: str) -> str | None:
+        """The device cookie's id when it is valid and was issued for `name`, else None."""
+        if not cookie:
+            return None
+        try:
+            data = self._device.loads(cookie, max_age=DEVICE_MAX_AGE)
+        except BadData:
+            return None
+        if not isinstance(data, dict) or data.get("n") != name_key(name):
+            return None
+        device = data.get("d")
+        return device if isinstance(device, str) and device else None
 
     def dump_login(self, token: str) -> str:
         """The sign-in form's CSRF cookie value."""
@@ -495,13 +516,15 @@ def login(
     """Check the name and password; on success a new session and on to `next`."""
     context = _context(request)
     ip = request.client.host if request.client else "unknown"
-    wait = context.limiter.retry_after(ip=ip, name=name)
+    device = context.codec.load_device(request.cookies.get(DEVICE_COOKIE), name=name)
+    wait = context.limiter.retry_after(ip=ip, name=name, device=device)
     if wait > 0:
         seconds = math.ceil(wait)
         log.warning("Sign-in refused for %s s after repeated failures from %s", seconds, ip)
-        return _login_page(request, next=next, status=429, name=name, headers={
-            "Retry-After": str(seconds)}, error="Too many failed sign-ins. Try again in "
-            f"{_wait_text(seconds)}.")  # fmt: skip
+        error = (f"Too many failed sign-ins. Try again in {_wait_text(seconds)}, or from a "
+                 "browser you have signed in with before.")  # fmt: skip
+        return _login_page(request, next=next, status=429, name=name, error=error,
+                           headers={"Retry-After": str(seconds)})  # fmt: skip
     expected = context.codec.load_login(request.cookies.get(LOGIN_COOKIE))
     if expected is None or not hmac.compare_digest(csrf_token.encode(), expected.encode()):
         return _login_page(request, next=next, status=403, name=name, error="This sign-in form "
@@ -520,17 +543,20 @@ def login(
         return _login_page(request, next=next, status=503, name=name, token=expected,
                            error="Sign-in is unavailable right now; try again later.")  # fmt: skip
     if signed_in is None:
-        context.limiter.failed(ip=ip, name=name)
+        context.limiter.failed(ip=ip, name=name, device=device)
         log.info("Failed sign-in from %s", ip)
         return _login_page(request, next=next, name=name, token=expected,
                            error="Wrong name or password.")  # fmt: skip
-    context.limiter.succeeded(name=name)
+    context.limiter.succeeded(name=name, device=device)
     log.info("Signed in: %s from %s", signed_in[0], ip)
     root = request.scope.get("root_path", "")
     response = RedirectResponse(safe_next(next), status_code=303)
     _set_session_cookie(response, request.scope, signed_in[1])
     response.delete_cookie(LOGIN_COOKIE, path=f"{root}/login", httponly=True, samesite="lax",
                            secure=_is_https(request.scope))  # fmt: skip
+    response.set_cookie(DEVICE_COOKIE, context.codec.dump_device(name), max_age=DEVICE_MAX_AGE,
+                        path=f"{root}/login", httponly=True, samesite="lax",
+                        secure=_is_https(request.scope))  # fmt: skip
     return response
 
 
