@@ -24,6 +24,7 @@ KEEP_ENDED = timedelta(days=30)
 """Ended sessions stay listed in the table this long, then the user's next sign-in sweeps them."""
 SECRET_BYTES = 32
 MAX_USER_AGENT = 200
+MAX_IP = 64  # the column's width; an IPv6 address takes at most 45
 
 
 def start(
@@ -42,7 +43,7 @@ def start(
         created_at=now,
         last_seen_at=now,
         expires_at=now + IDLE,
-        ip=ip,
+        ip=(ip or "")[:MAX_IP] or None,
         user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
     )
     session.add(row)
