@@ -1,5 +1,6 @@
 """Settings: the one place configuration is read (environment prefix GOVERNOR_, optional .env)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -68,6 +69,12 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         False,
         description="Log every HTTP request `serve` answers (a proxy in front usually does).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto `serve` "
+        "believes: IP addresses or CIDR networks, comma-separated (e.g. `127.0.0.1,10.0.0.0/8`); "
+        "empty: none, so the connecting address is the client's and sign-in limits count it.",
     )
     health_cache_seconds: float = Field(
         5.0, ge=0, description="How long /healthz may reuse its last schema check."
@@ -174,10 +181,29 @@ class Settings(BaseSettings):
         # ConfigError is not a ValueError, so pydantic lets it through with its own hint.
         return normalize_database_url(value)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        for part in _comma_list(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"'{part}' is not an IP address or CIDR network (e.g. 10.0.0.0/8)"
+                ) from None
+        return value
+
+    def proxy_networks(self) -> list[str]:
+        """The trusted proxies' addresses and networks, as given."""
+        return _comma_list(self.trusted_proxies)
+
     def webhook_secrets(self) -> list[str]:
         """The webhook signing secrets, in the order given."""
-        raw = self.stripe_webhook_secrets.get_secret_value()
-        return [part.strip() for part in raw.split(",") if part.strip()]
+        return _comma_list(self.stripe_webhook_secrets.get_secret_value())
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _describe(error: ValidationError) -> str:

@@ -1,7 +1,6 @@
 """Signing in and out through RequireLogin and /login, on an app with only a few routes."""
 
 import re
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,19 +11,19 @@ from starlette.websockets import WebSocketDisconnect
 
 from governor.auth import service
 from governor.auth.ratelimit import LoginLimiter
-from governor.auth.secret import signing_key
 from governor.config import get_settings
-from governor.storage.db import session_scope
+from governor.storage.db import get_engine, session_scope
 from governor.web.auth import (
+    DEVICE_COOKIE,
     LOGIN_COOKIE,
     SESSION_COOKIE,
     RequireLogin,
-    SessionCodec,
     csrf_token,
     current_user,
     router,
     safe_next,
 )
+from tests.auth.cookies import session_cookie
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # tests only
 PASSWORD = "correct horse battery"
@@ -271,8 +270,7 @@ def test_a_deleted_user_is_signed_out(migrated, client, user):
 
 
 def _cookie(user, *, age: float, key: str | None = None) -> str:
-    codec = SessionCodec(key or signing_key(get_settings()), clock=lambda: time.time() - age)
-    return codec.dump(user, "csrf-token-of-the-test")
+    return session_cookie(get_engine(), user, age=age, key=key, csrf="csrf-token-of-the-test")
 
 
 def test_forged_and_expired_cookies_are_refused(migrated, user):
@@ -309,7 +307,7 @@ def test_five_failures_then_429_until_the_window_passes(migrated, user):
     blocked = sign_in(client)  # even the right password waits
     assert blocked.status_code == 429
     assert blocked.headers["retry-after"] == "900"
-    assert "Too many failed sign-ins. Try again in 15 minutes." in blocked.text
+    assert "Too many failed sign-ins. Try again in 15 minutes, or from a browser" in blocked.text
     assert SESSION_COOKIE not in client.cookies
     clock.now += 15 * 60
     assert sign_in(client).status_code == 303
@@ -327,3 +325,43 @@ def test_websockets_need_a_sign_in_too(migrated, client):
 def test_the_login_page_says_how_to_create_the_first_user(migrated):
     page = browser(make_app(migrated)).get("/login", headers=HTML)
     assert "governor users create NAME" in page.text
+
+
+def test_a_saved_cookie_stops_working_after_logout(migrated, client):
+    sign_in(client)
+    saved = client.cookies[SESSION_COOKIE]
+    token = client.get("/").json()["csrf"]
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    replayed = browser(make_app(migrated), cookies={SESSION_COOKIE: saved}).get("/")
+    assert replayed.status_code == 401
+    assert "no longer valid" in replayed.json()["error"]
+
+
+def test_others_failures_do_not_lock_out_a_browser_that_signed_in_before(migrated, user):
+    app = make_app(migrated)
+    mine, attacker, new_laptop = browser(app), browser(app), browser(app)
+    assert sign_in(mine).status_code == 303
+    assert DEVICE_COOKIE in mine.cookies and mine.cookies[DEVICE_COOKIE] not in PASSWORD
+    mine.post("/logout", data={"csrf_token": mine.get("/").json()["csrf"]})
+    for _ in range(6):
+        sign_in(attacker, password="guess guess")
+    assert sign_in(attacker).status_code == 429  # the guesser, even with the right password
+    assert sign_in(new_laptop).status_code == 429  # an unknown browser waits for the name
+    assert sign_in(mine).status_code == 303  # the real user's browser is not held back
+    assert mine.get("/").json()["user"] == "alice"
+
+
+def test_a_known_browser_is_held_back_after_its_own_failures(migrated, user):
+    app = make_app(migrated)
+    mine, attacker = browser(app), browser(app)
+    assert sign_in(mine).status_code == 303
+    mine.post("/logout", data={"csrf_token": mine.get("/").json()["csrf"]})
+    with session_scope(migrated) as session:
+        service.create_user(session, name="bob", password=PASSWORD, hasher=FAST)
+    for name in ("alice", "bob"):
+        for _ in range(5):
+            sign_in(attacker, name=name, password="guess guess")
+    assert sign_in(mine, name="bob").status_code == 429  # the cookie is alice's, not bob's
+    for _ in range(5):  # its own five: then it is one more unknown browser
+        assert "Wrong name or password." in sign_in(mine, password="guess guess").text
+    assert sign_in(mine).status_code == 429

@@ -93,3 +93,25 @@ def test_stale_entries_are_swept_when_many_names_were_tried():
     clock.now += 15 * 60
     limiter.failed(ip="10.9.9.9", name="late")
     assert limiter.tracked() <= 2
+
+
+def test_a_known_device_is_not_blocked_by_the_names_or_addresses_failures():
+    limiter = LoginLimiter(clock=Clock())
+    for _ in range(5):
+        limiter.failed(ip="10.0.0.1", name="alice")
+    assert limiter.retry_after(ip="10.0.0.1", name="alice") > 0
+    assert limiter.retry_after(ip="10.0.0.1", name="alice", device="d1") == 0
+
+
+def test_a_known_devices_failures_are_its_own_until_it_has_five():
+    limiter = LoginLimiter(clock=Clock())
+    for _ in range(5):
+        limiter.failed(ip="10.0.0.1", name="alice", device="d1")
+    assert limiter.retry_after(ip="10.0.0.1", name="alice") == 0  # nobody else was counted
+    assert limiter.retry_after(ip="10.0.0.1", name="alice", device="d2") == 0
+    for _ in range(5):  # now an unknown browser: these count for the name and address
+        limiter.failed(ip="10.0.0.1", name="alice", device="d1")
+    assert limiter.retry_after(ip="10.0.0.1", name="alice", device="d1") > 0
+    assert limiter.retry_after(ip="10.0.0.2", name="alice") > 0
+    limiter.succeeded(name="alice", device="d1")
+    assert limiter.retry_after(ip="10.0.0.2", name="alice", device="d1") == 0

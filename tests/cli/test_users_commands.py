@@ -3,7 +3,8 @@
 import json
 import re
 
-from governor.auth.service import verify_token
+from governor.auth import sessions
+from governor.auth.service import find_user, verify_token
 from governor.cli.main import app
 from governor.config import get_settings
 from governor.storage.db import session_scope
@@ -87,3 +88,49 @@ def test_user_and_token_commands_refuse_a_drifted_schema(engine, cli):
         result = cli(*args)
         assert result.exit_code == 1, args
         assert "missing in the database" in result.stderr
+
+
+def _signed_in(name: str, agent: str) -> str:
+    """Start a browser session of the user as `POST /login` does; its secret."""
+    with session_scope() as session:
+        user = find_user(session, name=name)
+        return sessions.start(session, user=user, ip="10.0.0.7", user_agent=agent)[1]
+
+
+def _live(secret: str) -> bool:
+    with session_scope(readonly=True) as session:
+        return sessions.find(session, secret) is not None
+
+
+def test_list_and_revoke_a_users_sessions(migrated, cli):
+    with_stdin(cli, "users", "create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+    with_stdin(cli, "users", "create", "bob", "--password-stdin", stdin=PASSWORD + "\n")
+    laptop, phone = _signed_in("alice", "Firefox"), _signed_in("alice", "Safari")
+    bobs = _signed_in("bob", "Chrome")
+    assert cli("users", "sessions", "carol").exit_code == 2
+    listed = json.loads(cli("users", "sessions", "alice", "--json").stdout)
+    assert sorted(s["user_agent"] for s in listed) == ["Firefox", "Safari"]
+    assert all(s["ip"] == "10.0.0.7" and s["id"].startswith("sess_") for s in listed)
+    table = cli("users", "sessions", "alice").stdout
+    assert "Firefox" in table and laptop not in table and phone not in table
+    safari = next(s["id"] for s in listed if s["user_agent"] == "Safari")
+    one = cli("users", "revoke-sessions", "alice", "--session", safari)
+    assert one.exit_code == 0 and f"Ended session {safari} of alice." in one.stdout
+    assert _live(laptop) and not _live(phone)
+    again = cli("users", "revoke-sessions", "alice", "--session", safari)
+    assert again.exit_code == 2 and f"No live session {safari}" in again.stderr
+    bobs_id = json.loads(cli("users", "sessions", "bob", "--json").stdout)[0]["id"]
+    assert cli("users", "revoke-sessions", "alice", "--session", bobs_id).exit_code == 2
+    everything = cli("users", "revoke-sessions", "alice")
+    assert everything.exit_code == 0 and "Ended 1 session of alice." in everything.stdout
+    assert not _live(laptop) and _live(bobs)
+    assert "alice has no live sessions." in cli("users", "sessions", "alice").stdout
+
+
+def test_set_password_ends_the_users_sessions(migrated, cli):
+    with_stdin(cli, "users", "create", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+    secret = _signed_in("alice", "Firefox")
+    with_stdin(cli, "users", "set-password", "alice", "--password-stdin",
+               stdin="another passphrase\n")  # fmt: skip
+    assert not _live(secret)
+    assert json.loads(cli("users", "sessions", "alice", "--json").stdout) == []

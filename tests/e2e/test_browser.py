@@ -268,12 +268,12 @@ def test_the_overview_fits_a_phone(page: Page) -> None:
     expect(page.locator("h1")).to_have_text("Costs")
 
 
-def test_sign_out_needs_the_csrf_token(
-    browser: Browser, site: Site, signed_in: BrowserContext
-) -> None:
-    page = new_page(browser, site, storage_state=signed_in.storage_state())
+def test_sign_out_needs_the_csrf_token(browser: Browser, site: Site) -> None:
+    page = new_page(browser, site)  # a session of its own: signing out ends every copy of it
     try:
-        page.goto("/tasks")
+        page.goto("/login?next=/tasks")
+        sign_in(page, USER, PASSWORD)
+        page.wait_for_url(f"{site.url}/tasks")
         refused = page.request.post("/logout", form={"csrf_token": "forged"}, max_redirects=0)
         assert refused.status == 403
         page.reload()

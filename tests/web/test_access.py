@@ -5,7 +5,6 @@ The route list is read from the app at test time, so routes added later are cove
 
 import logging
 import re
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from urllib.parse import parse_qs, urlsplit
@@ -19,11 +18,11 @@ from starlette.routing import BaseRoute, Mount
 from starlette.websockets import WebSocketDisconnect
 
 from governor.auth import service
-from governor.auth.secret import signing_key
 from governor.config import get_settings
-from governor.storage.db import session_scope
+from governor.storage.db import get_engine, session_scope
 from governor.web.app import create_app
-from governor.web.auth import SESSION_COOKIE, SessionCodec
+from governor.web.auth import SESSION_COOKIE
+from tests.auth.cookies import session_cookie
 
 FAST = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # tests only
 PASSWORD = "correct horse battery"
@@ -150,8 +149,7 @@ def test_a_token_opens_the_app_until_it_is_revoked(app, migrated):
 
 
 def _cookie(user, *, age: float, key: str | None = None) -> str:
-    codec = SessionCodec(key or signing_key(get_settings()), clock=lambda: time.time() - age)
-    return codec.dump(user, "the-csrf-token")
+    return session_cookie(get_engine(), user, age=age, key=key, csrf="the-csrf-token")
 
 
 def test_forged_and_expired_session_cookies_are_refused(app, user):

@@ -1,6 +1,5 @@
 """Users, their passwords and API tokens: create, check, list and revoke; services never commit."""
 
-import hashlib
 import ipaddress
 import secrets
 import unicodedata
@@ -11,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from governor.auth import passwords
+from governor.auth import passwords, sessions
+from governor.auth.digest import digest
 from governor.errors import BadInput, NotFound
 from governor.ids import new_id
 from governor.models import ApiToken, User
@@ -133,17 +133,14 @@ def set_password(
     password: str,
     hasher: PasswordHasher = passwords.DEFAULT,
 ) -> User:
-    """Give a user a new password; the user's open sessions end with the old hash."""
+    """Give a user a new password and end all the user's sessions."""
     _check_password(password)
     user = get_user(session, user_id)
     if user is None:
         raise NotFound(f"No user with id {user_id}.", hint="See `governor users list`.")
     user.password_hash = passwords.hash_password(password, hasher=hasher)
+    sessions.end(session, user_id=user.id)
     return user
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_token(
@@ -154,7 +151,7 @@ def create_token(
     if user_id is not None and get_user(session, user_id) is None:
         raise NotFound(f"No user with id {user_id}.", hint="See `governor users list`.")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
-    token = ApiToken(id=new_id("tok"), name=name, user_id=user_id, token_hash=_digest(plain),
+    token = ApiToken(id=new_id("tok"), name=name, user_id=user_id, token_hash=digest(plain),
                      prefix=plain[:8], created_at=utcnow())  # fmt: skip
     session.add(token)
     session.flush()
@@ -169,7 +166,7 @@ def verify_token(session: Session, token: str, *, touch: bool = True) -> ApiToke
     """
     if len(token) != TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
         return None
-    found = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    found = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token)))
     if found is None or found.revoked_at is not None:
         return None
     if touch and touch_due(found):

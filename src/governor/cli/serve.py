@@ -49,6 +49,10 @@ def serve(
             port=listen,
             log_level="info",
             access_log=settings.access_log,
+            # X-Forwarded-For names the client only when a proxy we trust sent it; uvicorn's
+            # default would believe any local process, which then evades the sign-in limits.
+            proxy_headers=bool(settings.proxy_networks()),
+            forwarded_allow_ips=settings.proxy_networks(),
             timeout_graceful_shutdown=3,  # open live-update streams must not hold a stop long
         )
 

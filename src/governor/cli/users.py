@@ -9,9 +9,11 @@ from governor.cli.guarded import guarded_engine
 from governor.cli.output import console, errors, print_json, print_table
 
 if TYPE_CHECKING:
-    from governor.models import ApiToken, User
+    from governor.models import ApiToken, User, UserSession
 
-users_app = typer.Typer(help="Create and list the people who sign in.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Create and list the people who sign in, and their sessions.", no_args_is_help=True
+)
 tokens_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Print JSON only.")
 PASSWORD_STDIN = typer.Option(
@@ -27,6 +29,12 @@ def user_dict(user: "User") -> dict[str, object]:
     """A user as JSON: never the password hash."""
     return {"id": user.id, "name": user.name, "created_at": user.created_at,
             "last_login_at": user.last_login_at}  # fmt: skip
+
+
+def session_dict(row: "UserSession") -> dict[str, object]:
+    """A browser session as JSON: never its secret or the secret's hash."""
+    return {"id": row.id, "created_at": row.created_at, "last_seen_at": row.last_seen_at,
+            "expires_at": row.expires_at, "ip": row.ip, "user_agent": row.user_agent}  # fmt: skip
 
 
 def token_dict(token: "ApiToken", user_names: dict[str, str]) -> dict[str, object]:
@@ -110,6 +118,51 @@ def list_users(as_json: bool = JSON) -> None:
         table.add_row(str(user["id"]), str(user["name"]), _when(user["created_at"]),
                       _when(user["last_login_at"]))  # fmt: skip
     print_table(table)
+
+
+@users_app.command("sessions")
+def list_sessions(
+    name: str = typer.Argument(..., help="The user's name."), as_json: bool = JSON
+) -> None:
+    """The user's live browser sessions, most recently seen first."""
+    from rich.table import Table
+
+    from governor.auth import service, sessions
+    from governor.storage.db import session_scope
+
+    with session_scope(guarded_engine(), readonly=True) as session:
+        user_id = service.find_user(session, name=name).id
+        rows = [session_dict(row) for row in sessions.list_live(session, user_id=user_id)]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"{name} has no live sessions.", markup=False)
+        return
+    table = Table("id", "created_at", "last_seen_at", "expires_at", "ip", "user_agent")
+    for row in rows:
+        table.add_row(str(row["id"]), _when(row["created_at"]), _when(row["last_seen_at"]),
+                      _when(row["expires_at"]), str(row["ip"] or ""),
+                      str(row["user_agent"] or ""))  # fmt: skip
+    console.print(table)
+
+
+@users_app.command("revoke-sessions")
+def revoke_sessions(
+    name: str = typer.Argument(..., help="The user's name."),
+    session_id: str | None = typer.Option(
+        None, "--session", help="End only this session (sess_…); without it, all of them."
+    ),
+) -> None:
+    """Sign a user out everywhere (or of one session): their cookies stop working at once."""
+    from governor.auth import service, sessions
+    from governor.storage.db import session_scope
+
+    with session_scope(guarded_engine()) as session:
+        user_id = service.find_user(session, name=name).id
+        ended = sessions.end(session, user_id=user_id, session_id=session_id)
+    what = f"session {session_id}" if session_id else f"{ended} session{'s' * (ended != 1)}"
+    console.print(f"Ended {what} of {name}.", markup=False)
 
 
 @tokens_app.command("create")

@@ -1,6 +1,6 @@
 """Every table of Governor, importable from one place so that Base.metadata is complete."""
 
-from governor.models.access import ApiToken, User
+from governor.models.access import ApiToken, User, UserSession
 from governor.models.alerts import Alert, AlertDelivery
 from governor.models.analytics import (
     LedgerDaily,
@@ -54,4 +54,5 @@ __all__ = [
     "TaskHourly",
     "TaskSpan",
     "User",
+    "UserSession",
 ]

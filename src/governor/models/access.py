@@ -1,4 +1,4 @@
-"""Tables of access: the people who sign in and the API tokens scripts use."""
+"""Tables of access: the people who sign in, their browser sessions, and API tokens."""
 
 from datetime import datetime
 
@@ -36,3 +36,23 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser; its cookie carries a random secret, the row only its SHA-256.
+
+    Checked on every cookie request, so logout and a new password end it at once.
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index(None, "secret_hash", unique=True), Index(None, "user_id"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))

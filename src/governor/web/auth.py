@@ -2,7 +2,8 @@
 
 Every path needs a signed-in user unless it is on the short public list below. A request is
 signed in by `Authorization: Bearer gov_…` (an API token) or by the signed session cookie
-that `POST /login` sets. Cookie-signed requests that change something must carry the
+that `POST /login` sets, whose session must still be live in the database (logout and a new
+password end it). Cookie-signed requests that change something must carry the
 session's CSRF token; token requests need not (browsers never add them on their own).
 """
 
@@ -23,6 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -31,12 +33,11 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from governor import __version__
-from governor.auth import passwords, service
-from governor.auth.ratelimit import LoginLimiter
+from governor.auth import passwords, service, sessions
+from governor.auth.ratelimit import LoginLimiter, name_key
 from governor.auth.secret import signing_key
 from governor.config import Settings
-from governor.errors import GovernorError
-from governor.models import User
+from governor.errors import DatabaseUnwritable, GovernorError
 from governor.storage.db import session_scope
 from governor.web.templating import templates
 
@@ -44,7 +45,9 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "governor_session"
 LOGIN_COOKIE = "governor_login"  # the sign-in form's own CSRF token (double submit)
-SESSION_MAX_AGE = 12 * 3600  # seconds; sliding: each use after SESSION_REFRESH renews it
+DEVICE_COOKIE = "governor_device"  # this browser signed in as a name before (OWASP device cookie)
+DEVICE_MAX_AGE = 90 * 24 * 3600
+SESSION_MAX_AGE = int(sessions.IDLE.total_seconds())  # sliding: renewed after SESSION_REFRESH
 SESSION_REFRESH = 5 * 60
 LOGIN_MAX_AGE = 3600
 PUBLIC_PATHS = frozenset({"/healthz", "/webhooks/stripe", "/login"})
@@ -64,6 +67,7 @@ class CurrentUser:
     name: str
     via_token: bool
     token_id: str | None = None
+    session_id: str | None = None  # the browser session, for a cookie sign-in
 
 
 @dataclass(frozen=True)
@@ -74,10 +78,10 @@ class _Identity:
 
 
 class SessionCodec:
-    """Signs and reads the session cookie and the sign-in form's CSRF cookie.
+    """Signs and reads the session cookie, the sign-in form's CSRF cookie and the device cookie.
 
-    The session holds the user id, its CSRF token and a fingerprint of the password hash (an
-    HMAC, since the payload is signed, not encrypted), so a new password ends old sessions.
+    The session cookie holds the session's secret (see `auth.sessions`) and its CSRF token; the
+    device cookie a user name and a random id that the failed-sign-in limits know it by.
     """
 
     def __init__(self, key: str, *, clock: Callable[[], float] = time.time) -> None:
@@ -85,20 +89,14 @@ class SessionCodec:
             def get_timestamp(self) -> int:
                 return int(clock())
 
-        self._key = key.encode()
         self._clock = clock
         self._session = URLSafeTimedSerializer(key, salt="governor.session", signer=Signer)
         self._login = URLSafeTimedSerializer(key, salt="governor.login", signer=Signer)
+        self._device = URLSafeTimedSerializer(key, salt="governor.device", signer=Signer)
 
-    def fingerprint(self, password_hash: str) -> str:
-        """A keyed digest of the password hash: changes when the password does."""
-        message = b"session-fingerprint:" + password_hash.encode()
-        return hmac.new(self._key, message, "sha256").hexdigest()[:32]
-
-    def dump(self, user: User, csrf: str) -> str:
-        """A session cookie value for the user, signed now."""
-        data = {"u": user.id, "c": csrf, "f": self.fingerprint(user.password_hash)}
-        return self._session.dumps(data)
+    def dump(self, secret: str, csrf: str) -> str:
+        """A session cookie value for the session with this secret, signed now."""
+        return self._session.dumps({"s": secret, "c": csrf})
 
     def load(self, cookie: str) -> tuple[dict[str, str], float] | None:
         """The session's data and age in seconds; None when forged, malformed or expired."""
@@ -109,10 +107,27 @@ class SessionCodec:
         except BadData:
             return None
         if not isinstance(data, dict) or not all(
-            isinstance(data.get(key), str) for key in ("u", "c", "f")
+            isinstance(data.get(key), str) for key in ("s", "c")
         ):
             return None
         return data, self._clock() - signed.timestamp()
+
+    def dump_device(self, name: str) -> str:
+        """A new device cookie value for a browser that just signed in as `name`."""
+        return self._device.dumps({"n": name_key(name), "d": secrets.token_urlsafe(16)})
+
+    def load_device(self, cookie: str | None, *, name: str) -> str | None:
+        """The device cookie's id when it is valid and was issued for `name`, else None."""
+        if not cookie:
+            return None
+        try:
+            data = self._device.loads(cookie, max_age=DEVICE_MAX_AGE)
+        except BadData:
+            return None
+        if not isinstance(data, dict) or data.get("n") != name_key(name):
+            return None
+        device = data.get("d")
+        return device if isinstance(device, str) and device else None
 
     def dump_login(self, token: str) -> str:
         """The sign-in form's CSRF cookie value."""
@@ -158,8 +173,7 @@ class AuthContext:
                     CurrentUser(found.id, found.name, True, found.id))  # fmt: skip
             due = service.touch_due(found)
         if due:
-            with session_scope(self.engine) as session:
-                service.verify_token(session, token)
+            self._touch(lambda session: service.verify_token(session, token))
         return _Identity(user, None)
 
     def _by_cookie(self, cookie: str) -> _Identity | None:
@@ -168,14 +182,24 @@ class AuthContext:
             return None
         data, age = loaded
         with session_scope(self.engine, readonly=True) as session:
-            user = service.get_user(session, data["u"])
-            if user is None:
+            found = sessions.find(session, data["s"])
+            if found is None:
                 return None
-            fingerprint = self.codec.fingerprint(user.password_hash)
-            if not hmac.compare_digest(fingerprint, data["f"]):
-                return None
-            renewed = self.codec.dump(user, data["c"]) if age >= SESSION_REFRESH else None
-        return _Identity(CurrentUser(user.id, user.name, False), data["c"], renewed)
+            row, user = found
+            session_id, due = row.id, sessions.touch_due(row)
+            current = CurrentUser(user.id, user.name, False, session_id=session_id)
+        if due:
+            self._touch(lambda session: sessions.touch(session, session_id=session_id))
+        renewed = self.codec.dump(data["s"], data["c"]) if age >= SESSION_REFRESH else None
+        return _Identity(current, data["c"], renewed)
+
+    def _touch(self, write: Callable[[Session], object]) -> None:
+        """Note a use (at most once a minute); a database that takes no writes skips it."""
+        try:
+            with session_scope(self.engine) as session:
+                write(session)
+        except DatabaseUnwritable:
+            log.warning("Cannot note a sign-in's use: the database takes no writes")
 
 
 class RequireLogin:
@@ -492,13 +516,15 @@ def login(
     """Check the name and password; on success a new session and on to `next`."""
     context = _context(request)
     ip = request.client.host if request.client else "unknown"
-    wait = context.limiter.retry_after(ip=ip, name=name)
+    device = context.codec.load_device(request.cookies.get(DEVICE_COOKIE), name=name)
+    wait = context.limiter.retry_after(ip=ip, name=name, device=device)
     if wait > 0:
         seconds = math.ceil(wait)
         log.warning("Sign-in refused for %s s after repeated failures from %s", seconds, ip)
-        return _login_page(request, next=next, status=429, name=name, headers={
-            "Retry-After": str(seconds)}, error="Too many failed sign-ins. Try again in "
-            f"{_wait_text(seconds)}.")  # fmt: skip
+        error = (f"Too many failed sign-ins. Try again in {_wait_text(seconds)}, or from a "
+                 "browser you have signed in with before.")  # fmt: skip
+        return _login_page(request, next=next, status=429, name=name, error=error,
+                           headers={"Retry-After": str(seconds)})  # fmt: skip
     expected = context.codec.load_login(request.cookies.get(LOGIN_COOKIE))
     if expected is None or not hmac.compare_digest(csrf_token.encode(), expected.encode()):
         return _login_page(request, next=next, status=403, name=name, error="This sign-in form "
@@ -508,30 +534,39 @@ def login(
         with session_scope(context.engine) as session:
             user = service.authenticate(session, name=name, password=password,
                                         hasher=context.hasher)  # fmt: skip
-            if user is not None:  # a fresh CSRF token: no session fixation
-                signed_in = user.name, context.codec.dump(user, secrets.token_urlsafe(32))
+            if user is not None:  # a new session and CSRF token: no session fixation
+                agent = request.headers.get("user-agent")
+                _, secret = sessions.start(session, user=user, ip=ip, user_agent=agent)
+                signed_in = user.name, context.codec.dump(secret, secrets.token_urlsafe(32))
     except (GovernorError, SQLAlchemyError):
         log.warning("Sign-in failed: the database is unavailable", exc_info=True)
         return _login_page(request, next=next, status=503, name=name, token=expected,
                            error="Sign-in is unavailable right now; try again later.")  # fmt: skip
     if signed_in is None:
-        context.limiter.failed(ip=ip, name=name)
+        context.limiter.failed(ip=ip, name=name, device=device)
         log.info("Failed sign-in from %s", ip)
         return _login_page(request, next=next, name=name, token=expected,
                            error="Wrong name or password.")  # fmt: skip
-    context.limiter.succeeded(name=name)
+    context.limiter.succeeded(name=name, device=device)
     log.info("Signed in: %s from %s", signed_in[0], ip)
     root = request.scope.get("root_path", "")
     response = RedirectResponse(safe_next(next), status_code=303)
     _set_session_cookie(response, request.scope, signed_in[1])
     response.delete_cookie(LOGIN_COOKIE, path=f"{root}/login", httponly=True, samesite="lax",
                            secure=_is_https(request.scope))  # fmt: skip
+    response.set_cookie(DEVICE_COOKIE, context.codec.dump_device(name), max_age=DEVICE_MAX_AGE,
+                        path=f"{root}/login", httponly=True, samesite="lax",
+                        secure=_is_https(request.scope))  # fmt: skip
     return response
 
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request) -> Response:
-    """End the session in this browser and go back to the sign-in form."""
+    """End the session (a saved copy of the cookie stops working too) and go to the sign-in form."""
+    user = current_user(request)
+    if user is not None and user.session_id is not None:
+        with session_scope(_context(request).engine) as session:
+            sessions.end(session, user_id=user.id, session_id=user.session_id)
     response = RedirectResponse(f"{request.scope.get('root_path', '')}/login", status_code=303)
     _set_session_cookie(response, request.scope, "", max_age=0)
     return response
