@@ -144,7 +144,7 @@ def list_sessions(
         table.add_row(str(row["id"]), _when(row["created_at"]), _when(row["last_seen_at"]),
                       _when(row["expires_at"]), str(row["ip"] or ""),
                       str(row["user_agent"] or ""))  # fmt: skip
-    console.print(table)
+    print_table(table)
 
 
 @users_app.command("revoke-sessions")
