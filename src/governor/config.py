@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         30.0, gt=0, description="How long a claimed task stays leased without a renewal."
     )
+    shutdown_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="On SIGTERM, how long running tasks may finish before their leases are "
+        "handed back for another process to run them at once.",
+    )
     otlp_endpoint: str | None = Field(
         None, description="OTLP/HTTP collector to which task spans are also sent."
     )

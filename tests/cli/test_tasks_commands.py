@@ -1,7 +1,13 @@
 """`governor tasks …` and `governor gate …` as a user types them."""
 
 import json
+import subprocess
+from collections.abc import Iterator
 
+import pytest
+from sqlalchemy.engine import Engine
+
+from governor.storage.db import dispose_engines
 from governor.tasks import registry
 
 
@@ -76,3 +82,50 @@ def test_profile_with_no_finished_tasks_says_so(migrated, cli):
     assert result.exit_code == 0
     assert "No finished tasks to profile yet." in result.stdout
     assert cli("tasks", "profile", "--since", "yesterday").exit_code == 2
+
+
+@pytest.fixture
+def read_only(migrated: Engine, postgres_server_if_used) -> Iterator[None]:
+    """Make the database refuse writes as a read-only file or a read-only server would."""
+    dispose_engines()  # connections opened from now on see the database read-only
+    if migrated.dialect.name == "sqlite":
+        path = str(migrated.url.database)
+        if subprocess.run(["chattr", "+i", path], capture_output=True).returncode:
+            pytest.skip("chattr +i is not supported here (an immutable file stops root too)")
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", path], check=True)
+        return
+    name = migrated.url.database
+    postgres_server_if_used._admin(
+        f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'
+    )
+    yield
+
+
+@pytest.fixture
+def postgres_server_if_used(request: pytest.FixtureRequest, migrated: Engine):
+    if migrated.dialect.name == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_server")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["tasks", "submit", "implement_idea"],
+        ["tasks", "cancel", "PENDING"],
+        ["gate", "pause", "--reason", "maintenance"],
+    ],
+)
+def test_a_read_only_database_is_one_clear_line_and_exit_2(migrated, cli, request, command):
+    pending = cli("tasks", "submit", "implement_idea").stdout.strip()
+    request.getfixturevalue("read_only")
+    result = cli(*[pending if part == "PENDING" else part for part in command])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.output + result.stderr
+    assert lines[0].startswith("error: The database ")
+    assert "not writable" in lines[0] or "refuses writes" in lines[0]
+    assert len(lines) == 2 and lines[1].startswith("hint: ")

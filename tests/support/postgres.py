@@ -45,6 +45,11 @@ class PostgresServer:
     def start(self) -> "PostgresServer":
         self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", self.user,
                   "--auth=trust", "--encoding=UTF8", "--locale=C")  # fmt: skip
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server on its data folder (after start() made it, or after pause())."""
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -52,7 +57,10 @@ class PostgresServer:
         )
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options,
                   "-l", str(self.root / "log"), "-w", "start")  # fmt: skip
-        return self
+
+    def pause(self) -> None:
+        """Stop the server as an operator would (fast shutdown), keeping its data."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:

@@ -43,18 +43,48 @@ def serve(
     with _demo_business(engine, settings, listen) if demo else contextlib.nullcontext():
         settings = get_settings()  # the demo points Governor's Stripe client at its stand-in
         configure_tracing(engine, otlp_endpoint=settings.otlp_endpoint)
-        uvicorn.run(
-            create_app(settings),
-            host=bind,
-            port=listen,
-            log_level="info",
-            access_log=settings.access_log,
-            # X-Forwarded-For names the client only when a proxy we trust sent it; uvicorn's
-            # default would believe any local process, which then evades the sign-in limits.
-            proxy_headers=bool(settings.proxy_networks()),
-            forwarded_allow_ips=settings.proxy_networks(),
-            timeout_graceful_shutdown=3,  # open live-update streams must not hold a stop long
-        )
+        try:
+            uvicorn.run(
+                create_app(settings),
+                host=bind,
+                port=listen,
+                log_level="info",
+                access_log=settings.access_log,
+                # X-Forwarded-For names the client only when a proxy we trust sent it; uvicorn's
+                # default would believe any local process, which then evades the sign-in limits.
+                proxy_headers=bool(settings.proxy_networks()),
+                forwarded_allow_ips=settings.proxy_networks(),
+                timeout_graceful_shutdown=3,  # open live-update streams must not hold a stop long
+            )
+        except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has stopped
+            exit_past_abandoned_handlers(130)
+            raise
+    exit_past_abandoned_handlers(0)
+
+
+def exit_past_abandoned_handlers(code: int) -> None:
+    """End the process now (with `code`) if task handlers it gave up on still run in threads.
+
+    Their tasks were handed back already; Python would otherwise wait for those threads at
+    exit, however long the handlers take, and outlast a supervisor's grace period. (After a
+    SIGTERM uvicorn re-raises the signal itself, which ends the process without waiting.)
+    """
+    import logging
+    import sys
+
+    from governor.tasks.runner import handlers_left_running
+    from governor.tracing import shutdown_tracing
+
+    left = handlers_left_running()
+    if not left:
+        return
+    shutdown_tracing()  # the spans of the tasks that did finish are written
+    console.print(f"Stopped with {left} task handler(s) still running; their tasks were "
+                  "handed back to run again.")  # fmt: skip
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _refuse_public_bind_without_users(engine: "Engine", bind: str, *, demo: bool) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from governor.config import Settings
 from governor.models.types import utcnow
 from governor.storage.db import get_engine, session_scope
+from governor.tasks.outage import Outage
 from governor.tasks.schedule import enqueue_due
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,9 @@ async def _run_tasks(engine: Engine, settings: Settings, stop: asyncio.Event) ->
         return
     from governor.tasks.embedded import EmbeddedExecutor
 
-    executor = EmbeddedExecutor(
-        engine, concurrency=settings.max_concurrency, lease_s=settings.lease_seconds
-    )
+    executor = EmbeddedExecutor(engine, concurrency=settings.max_concurrency,
+                                lease_s=settings.lease_seconds,
+                                grace_s=settings.shutdown_grace_seconds)  # fmt: skip
     try:
         await executor.run(stop)
     finally:
@@ -47,11 +48,14 @@ async def _run_tasks(engine: Engine, settings: Settings, stop: asyncio.Event) ->
 
 async def _enqueue_periodic(engine: Engine, settings: Settings, stop: asyncio.Event) -> None:
     """Submit each schedule's run for the current period, now and every few seconds."""
+    outage = Outage("enqueuing periodic system tasks", log)
     while not stop.is_set():
         try:
             await asyncio.to_thread(_enqueue_once, engine, settings)
-        except Exception:  # a database hiccup: the next check tries again
-            log.exception("enqueuing periodic system tasks failed")
+        except Exception as error:  # a database hiccup: the next check tries again
+            outage.failed(error)
+        else:
+            outage.succeeded()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), SCHEDULE_CHECK_S)
 

@@ -13,12 +13,12 @@ from governor.models import ExecutionTask
 from governor.storage.db import session_scope
 from governor.tasks import gate, leases, registry
 from governor.tasks.celery_app import dispatch_lease_s, send
+from governor.tasks.outage import Outage
 from governor.tasks.runner import worker_name
 from governor.tracing.context import untraced
 
 log = logging.getLogger("governor.tasks")
 MAX_CHUNK = 8
-RETRY_S = 1.0
 BACKLOG = 64 * MAX_CHUNK  # ready tasks counted at most, to size the chunks
 
 
@@ -76,14 +76,16 @@ class Dispatcher:
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set."""
+        """Dispatch until `stop` is set; back off while the database or the broker fails."""
+        outage = Outage("the dispatcher", log)
         while not stop.is_set():
             try:
                 dispatched = await asyncio.to_thread(self.dispatch_once)
-            except Exception:  # a lost database or broker must not end dispatching for good
-                log.exception("dispatch failed; trying again")
-                dispatched = 0
-                await asyncio.sleep(RETRY_S)
+            except Exception as error:  # a lost database or broker must not end dispatching
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=outage.failed(error))
+                continue
+            outage.succeeded()
             if not dispatched:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.poll_s)

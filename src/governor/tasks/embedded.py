@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from governor.models import ExecutionTask
 from governor.tasks import gate, leases, registry
+from governor.tasks.outage import Outage
 from governor.tasks.runner import Runner, worker_name
 
 log = logging.getLogger("governor.tasks")
-RETRY_TURN_S = 0.5
+CANCELLED_WAIT_S = 1.0
+"""How long an interrupted async handler may take to unwind (one that ignores it is left)."""
 
 
 @dataclass
@@ -31,6 +33,7 @@ class EmbeddedExecutor:
     concurrency: int = 16
     lease_s: float = 30.0
     poll_s: float = 0.05
+    grace_s: float = 10.0  # at a stop, how long running attempts may finish
     owner: str = field(default_factory=lambda: worker_name("embedded"))
 
     def __post_init__(self) -> None:
@@ -41,7 +44,8 @@ class EmbeddedExecutor:
         self._wake = asyncio.Event()
         self._renewed_at = time.monotonic()
         self._expired_checked_at = 0.0  # the first turn looks for lost leases
-        self._attempts: set[asyncio.Task[None]] = set()
+        self._attempts: dict[asyncio.Task[None], str] = {}  # attempt running → its task id
+        self._outage = Outage("the executor", log)
         self._in_flight = 0  # attempts running, as one integer the turn's thread may read
         self._release: list[str] = []  # claimed attempts to hand back at the next turn
         self._gate_open = True  # as the last turn saw it
@@ -90,9 +94,12 @@ class EmbeddedExecutor:
             self._running[item.type] += 1
             self._in_flight += 1
             attempt = asyncio.create_task(self._attempt(item))
-            self._attempts.add(attempt)
-            attempt.add_done_callback(self._attempts.discard)
+            self._attempts[attempt] = item.id
+            attempt.add_done_callback(self._forget)
         self._queued.extendleft(reversed(waiting))
+
+    def _forget(self, attempt: "asyncio.Task[None]") -> None:
+        self._attempts.pop(attempt, None)
 
     async def _attempt(self, claimed: leases.Claimed) -> None:
         try:
@@ -127,7 +134,11 @@ class EmbeddedExecutor:
 
         Finished attempts are written together with the next claim, in one transaction per
         turn of the loop, however many attempts ended since the last turn. A turn that fails
-        (the database is locked or gone) is logged and tried again with the same writes.
+        (the database is locked, read-only or gone) is tried again with the same writes, after
+        a back-off that grows while it keeps failing (see Outage: one log line per change).
+
+        Once `stop` is set nothing more is claimed; attempts still running after `grace_s`
+        are interrupted and their tasks handed back, so that another process runs them now.
         """
         while not stop.is_set():
             outcomes, release, renew, held, expired = self._plan()
@@ -135,11 +146,12 @@ class EmbeddedExecutor:
                 claimed, self._gate_open = await self.runner.db(
                     self._turn, outcomes, release, renew, held, expired
                 )
-            except Exception:
-                log.exception("executor turn failed; trying again")
+            except Exception as error:
                 self._finished, self._release = outcomes + self._finished, release
-                await asyncio.sleep(RETRY_TURN_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self._outage.failed(error))
                 continue
+            self._outage.succeeded()
             self._queued.extend(claimed)
             self._start_queued()
             idle = not claimed and not self._attempts and not self._finished and not self._queued
@@ -151,9 +163,30 @@ class EmbeddedExecutor:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
         queued = [c.id for c in self._queued]  # not started: handed back, not run on the way out
         self._queued = deque()
-        if self._attempts:
-            await asyncio.gather(*self._attempts, return_exceptions=True)
-        await self.runner.db(self._stop, self._finished, self._release + queued)
+        interrupted = await self._drain()
+        outcomes, release = self._finished, self._release + queued + interrupted
+        try:
+            await self.runner.db(self._stop, outcomes, release)
+        except Exception as error:  # their leases run out instead, and the tasks run again then
+            log.error("could not write %d outcome(s) and hand back %d task(s) on stopping: %s",
+                      len(outcomes), len(release), error)  # fmt: skip
+
+    async def _drain(self) -> list[str]:
+        """Give running attempts `grace_s` to end; interrupt the others, return their task ids."""
+        if not self._attempts:
+            return []
+        log.info("stopping: waiting up to %g s for %d running task(s)", self.grace_s,
+                 len(self._attempts))  # fmt: skip
+        _, late = await asyncio.wait(set(self._attempts), timeout=self.grace_s)
+        if not late:
+            return []
+        ids = [self._attempts[attempt] for attempt in late]
+        for attempt in late:
+            attempt.cancel()
+        await asyncio.wait(late, timeout=CANCELLED_WAIT_S)
+        log.warning("handing back %d task(s) still running after %g s, to run again at once: %s",
+                    len(ids), self.grace_s, ", ".join(ids))  # fmt: skip
+        return ids
 
     def _stop(self, session: Session, outcomes: list[leases.Outcome], release: list[str]) -> None:
         leases.record(session, self.owner, outcomes)

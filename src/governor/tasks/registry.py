@@ -65,19 +65,48 @@ def get(type: str) -> TaskSpec:
     """The spec of a type; BadInput naming the known types when there is none."""
     spec = _registry.get(type)
     if spec is None:
-        known = ", ".join(sorted(_registry)) or "none (set GOVERNOR_TASK_MODULES)"
-        raise BadInput(f"Unknown task type '{type}'.", hint=f"Known types: {known}.")
+        modules = _configured_modules()
+        spec = _registry.get(type)
+        if spec is None:
+            raise BadInput(f"Unknown task type '{type}'.", hint=_unknown_hint(modules))
     return spec
 
 
+def _unknown_hint(modules: str) -> str:
+    """What to do about an unknown type, given the modules already configured."""
+    known = ", ".join(sorted(_registry)) or "none"
+    if not modules.strip():
+        return f"Known types: {known}. Set GOVERNOR_TASK_MODULES to the modules that define yours."
+    return (f"Known types: {known}. Define it with @governor.task in one of "
+            f"GOVERNOR_TASK_MODULES ({modules}), or check its spelling.")  # fmt: skip
+
+
 def known() -> dict[str, TaskSpec]:
-    """Every registered type."""
+    """Every registered type (the configured modules loaded first)."""
+    _configured_modules()
     return dict(_registry)
 
 
 def unregister(type: str) -> None:
     """Forget a type (tests)."""
     _registry.pop(type, None)
+
+
+_loaded: set[str] = set()  # GOVERNOR_TASK_MODULES values already imported
+
+
+def _configured_modules() -> str:
+    """Import GOVERNOR_TASK_MODULES once, when the registry is first needed; return its value.
+
+    Agents' scripts call `governor.submit` with no command line to load them beforehand.
+    """
+    from governor.config import get_settings
+
+    names = get_settings().task_modules
+    if names not in _loaded:
+        load_modules(names)
+        _loaded.add(names)
+    return names
 
 
 def load_modules(names: str) -> None:

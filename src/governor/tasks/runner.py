@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from governor.models.types import utcnow
 from governor.storage.db import session_scope
 from governor.tasks import leases, registry
 from governor.tasks.context import TaskContext
+from governor.tasks.outage import Outage
 from governor.tasks.usage import UsageTotals, collect_usage
 from governor.tracing.context import task_trace, untraced
 
@@ -41,6 +43,9 @@ class Runner:
 
     def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="task")
+        self._renewals = Outage("renewing task leases", log)
+        self._in_threads = 0  # sync handlers running in the pool now
+        self._counting = threading.Lock()
 
     async def db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run `fn(session, …)` in its own unit of work, off the event loop."""
@@ -56,7 +61,19 @@ class Runner:
             return asyncio.ensure_future(spec.handler(context))
         run_in_context = contextvars.copy_context().run  # usage and spans follow into the thread
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._pool, run_in_context, spec.handler, context)
+        return loop.run_in_executor(
+            self._pool, self._counted, run_in_context, spec.handler, context
+        )
+
+    def _counted(self, run: Any, handler: registry.Handler, context: TaskContext) -> Any:
+        """Run a sync handler in this thread, counted while it runs (see handlers_left_running)."""
+        with self._counting:
+            self._in_threads += 1
+        try:
+            return run(handler, context)
+        finally:
+            with self._counting:
+                self._in_threads -= 1
 
     async def _keep_lease(
         self, task_id: str, context: TaskContext, work: "asyncio.Future[Any]"
@@ -66,9 +83,10 @@ class Runner:
             await asyncio.sleep(self.lease_s / 3)
             try:
                 wanted = await self.db(leases.renew, self.owner, [task_id], self.lease_s)
-            except Exception:  # one failed renewal must not end renewing; the next may work
-                log.exception("could not renew the lease of %s", task_id)
+            except Exception as error:  # one failed renewal must not end renewing
+                self._renewals.failed(error)
                 continue
+            self._renewals.succeeded()
             if task_id in wanted:
                 context.request_cancel()
                 work.cancel()
@@ -115,3 +133,17 @@ class Runner:
     def close(self) -> None:
         """Stop the thread pool (running sync handlers finish on their own)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._in_threads:
+            _closed_busy.append(self)
+
+
+_closed_busy: list[Runner] = []  # closed runners whose threads still ran a handler then
+
+
+def handlers_left_running() -> int:
+    """Sync handlers still running in the threads of closed runners (given up on at a stop).
+
+    Python waits for those threads at exit, so a process that handed their tasks back must
+    end without waiting (os._exit) to stop within its grace period.
+    """
+    return sum(runner._in_threads for runner in _closed_busy)
