@@ -159,3 +159,29 @@ def test_postgres_stopped_and_started_under_serve_reconnects_and_loses_nothing(
         stop(server)
     assert starts(log) == Counter(dict.fromkeys(ids, 1))
     assert log_lines(served, "the executor works again") == 1
+
+
+@ONLY_POSTGRES
+def test_sigterm_to_a_celery_worker_hands_long_tasks_back_after_the_grace(
+    migrated, broker_url, tmp_path
+):
+    env = env_for(migrated, broker_url=broker_url, executor="celery", shutdown_grace_seconds="2")
+    log = tmp_path / "work.log"
+    first = start(["worker", "-c", "4"], env, tmp_path / "worker1.log")
+    server = start(["serve", "--port", str(free_port())], env, tmp_path / "serve.log")
+    second = None
+    try:
+        long = work(log, 30.0, 2)
+        wait_until(lambda: set(starts(log)) == set(long), "the long tasks to start")
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=12)  # far less than the 30 s the tasks would take
+        second = start(["worker", "-c", "4"], env, tmp_path / "worker2.log")
+        # Long before the 30 s lease (and the 90 s dispatch lease) ran out, they run again.
+        wait_until(lambda: all(starts(log)[t] == 2 for t in long), "another worker to run them",
+                   deadline_s=15)  # fmt: skip
+        assert started_by(log, second.pid)
+        runs = [line.split() for line in log.read_text().splitlines() if line.startswith("start")]
+        assert {int(fields[2]) for fields in runs} == {1}  # the handed-back attempt not counted
+    finally:
+        stop(first, server, *([second] if second else []))
+    assert log_lines(tmp_path / "worker1.log", "handing back 2 task(s)") == 1

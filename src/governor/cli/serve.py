@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from governor.cli.output import console
+from governor.cli.stopping import exit_past_abandoned_handlers
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -59,32 +60,7 @@ def serve(
         except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has stopped
             exit_past_abandoned_handlers(130)
             raise
-    exit_past_abandoned_handlers(0)
-
-
-def exit_past_abandoned_handlers(code: int) -> None:
-    """End the process now (with `code`) if task handlers it gave up on still run in threads.
-
-    Their tasks were handed back already; Python would otherwise wait for those threads at
-    exit, however long the handlers take, and outlast a supervisor's grace period. (After a
-    SIGTERM uvicorn re-raises the signal itself, which ends the process without waiting.)
-    """
-    import logging
-    import sys
-
-    from governor.tasks.runner import handlers_left_running
-    from governor.tracing import shutdown_tracing
-
-    left = handlers_left_running()
-    if not left:
-        return
-    shutdown_tracing()  # the spans of the tasks that did finish are written
-    console.print(f"Stopped with {left} task handler(s) still running; their tasks were "
-                  "handed back to run again.")  # fmt: skip
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_past_abandoned_handlers(0)  # (after a SIGTERM uvicorn re-raises it: no wait either)
 
 
 def _refuse_public_bind_without_users(engine: "Engine", bind: str, *, demo: bool) -> None:

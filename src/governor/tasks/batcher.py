@@ -21,6 +21,7 @@ from governor.tracing.context import untraced
 class _Request:
     takes: list[tuple[str, int]] = field(default_factory=list)
     outcomes: list[leases.Outcome] = field(default_factory=list)
+    releases: list[str] = field(default_factory=list)
 
 
 class Batcher:
@@ -40,12 +41,17 @@ class Batcher:
         written = self._commit.submit(_Request(outcomes=outcomes)).result()
         return [str(status) for status in written]
 
+    def hand_back(self, task_ids: list[str]) -> None:
+        """Give interrupted attempts back: pending at once, the attempt not counted."""
+        self._commit.submit(_Request(releases=task_ids)).result()
+
     def _write(self, session: Session, batch: Sequence[_Request]) -> list[list[Any]]:
         takes = [take for r in batch for take in r.takes]
         outcomes = [outcome for r in batch for outcome in r.outcomes]
         with untraced():
             claimed = leases.take_over(session, takes, self.owner, self.lease_s) if takes else {}
             written = iter(leases.record(session, self.owner, outcomes))
+            leases.release(session, self.owner, [i for r in batch for i in r.releases])
         return [
             [claimed.get(task_id) for task_id, _ in r.takes] + [next(written) for _ in r.outcomes]
             for r in batch
