@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -19,6 +20,7 @@ from governor.web import api, auth, pages
 from governor.web.auth import RequireLogin
 from governor.web.health import HealthProbe
 from governor.web.metrics import registry_for, render
+from governor.web.pages.context import validation_error
 from governor.web.webhooks import StripeWebhooks
 
 
@@ -65,6 +67,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(GovernorError)
     async def governor_error(_request: Request, error: GovernorError) -> JSONResponse:
         return JSONResponse(error.to_dict(), status_code=error.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return await governor_error(request, validation_error(error))
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
