@@ -46,12 +46,19 @@ class SecurityHeaders:
 
         refusal = cross_site_change(scope)
         if refusal is not None:
+            hint = (
+                "Make the change from Governor's own pages, or send "
+                "Authorization: Bearer <token> from a script."
+            )
             body = json.dumps({"error": "CrossSiteRequest", "message": refusal,
-                               "hint": "Make the change from Governor's own pages, or send "
-                               "Authorization: Bearer <token> from a script."}).encode()  # fmt: skip
-            await with_headers({"type": "http.response.start", "status": 403,
-                                "headers": [(b"content-type", b"application/json"),
-                                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+                               "hint": hint}).encode()  # fmt: skip
+            length = str(len(body)).encode()
+            start = {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", length)],
+            }
+            await with_headers(start)
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, with_headers)
