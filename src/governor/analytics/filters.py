@@ -4,6 +4,11 @@ defined once for the service, the JSON API (as query parameters) and the pages."
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# How far every paginated list (API and pages) may be asked to go: far beyond any table Governor
+# keeps, far below the 64-bit integers a database takes (a larger offset used to be a 500).
+MAX_LIMIT = 1000
+MAX_OFFSET = 10_000_000
+
 
 @dataclass(frozen=True)
 class LedgerFilters:

@@ -42,6 +42,10 @@ class Period:
                 "grain": self.grain, "range": self.range}  # fmt: skip
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
 def parse_period(
     *,
     range: str | None = None,
@@ -100,6 +104,9 @@ def _instant(text: str, name: str) -> datetime:
             f"{name}={text!r} is not a date or time",
             hint="use ISO 8601, e.g. 2026-11-01 or 2026-11-01T12:00:00Z",
         ) from None
+    if not EARLIEST.year <= value.year < LATEST.year:  # nearer datetime's ends, buckets overflow
+        raise BadInput(f"{name}={text!r} is outside the years Governor keeps",
+                       hint=f"use a time from {EARLIEST.year} to {LATEST.year - 1}")  # fmt: skip
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from governor.alerts.service import list_alerts
 from governor.analytics import service as analytics
-from governor.analytics.filters import LedgerFilters, TaskFilters
+from governor.analytics.filters import MAX_LIMIT, MAX_OFFSET, LedgerFilters, TaskFilters
 from governor.analytics.period import Period, parse_period
 from governor.analytics.schemas import (
     BreakdownRow,
@@ -67,8 +67,8 @@ def optional_period(
 Reader = Annotated[Session, Depends(read_session)]
 Asked = Annotated[Period, Depends(period)]
 MaybeAsked = Annotated[Period | None, Depends(optional_period)]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 @router.get("/overview", response_model=Overview)

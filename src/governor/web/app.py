@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -17,14 +18,25 @@ from governor.tasks import gate
 from governor.tasks.background import run_scheduler
 from governor.web import api, auth, pages
 from governor.web.auth import RequireLogin
-from governor.web.health import HealthProbe
+from governor.web.health import HealthProbe, signed_in
 from governor.web.metrics import registry_for, render
+from governor.web.pages.context import validation_error
+from governor.web.security import SecurityHeaders
 from governor.web.webhooks import StripeWebhooks
 
 
 def _gate_state() -> dict[str, object]:
     with session_scope(readonly=True) as session:
         return gate.status(session).to_dict()
+
+
+def _unhealthy(verdict: str, writable: bool) -> str | None:
+    """Why the instance should leave the load balancer's rotation, in a few words (None: ok)."""
+    if verdict == "unreachable":
+        return "database unreachable"
+    if verdict != "clean":
+        return "schema drift"
+    return None if writable else "database not writable"
 
 
 @asynccontextmanager
@@ -53,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Every route needs a signed-in user or a token, but for an explicit few (web/auth.py).
     signing_key(settings)  # refuse a bad GOVERNOR_SECRET_KEY now, not at the first request
     app.add_middleware(RequireLogin, settings=settings, engine=engine)
+    # Outermost: its headers go on every answer, sign-in refusals and webhooks included.
+    app.add_middleware(SecurityHeaders)
     app.include_router(auth.router)
     app.include_router(api.router)
     metrics_registry = registry_for(engine)
@@ -66,14 +80,23 @@ def create_app(settings: Settings) -> FastAPI:
     async def governor_error(_request: Request, error: GovernorError) -> JSONResponse:
         return JSONResponse(error.to_dict(), status_code=error.http_status)
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return await governor_error(request, validation_error(error))
+
     @app.get("/healthz")
-    def healthz() -> JSONResponse:
-        """Liveness and schema state; 503 when the schema drifted or the database is down."""
-        schema = probe.schema()
-        ok = schema["verdict"] == "clean"
-        body = {"status": "ok" if ok else "degraded", "version": __version__, "schema": schema,
-                "gate": _gate_state() if ok else None}  # fmt: skip
-        return JSONResponse(body, status_code=200 if ok else 503)
+    def healthz(request: Request) -> JSONResponse:
+        """Status, schema verdict and gate for anyone (a load balancer); 503 when the schema
+        drifted or the database is down or not writable. Signed in: the details too."""
+        schema, database = probe.schema(), probe.database()
+        reason = _unhealthy(schema["verdict"], database["writable"])
+        body: dict[str, object] = {"status": "degraded" if reason else "ok", "reason": reason,
+                                   "schema": {"verdict": schema["verdict"]},
+                                   "gate": _gate_state() if schema["verdict"] == "clean"
+                                   else None}  # fmt: skip
+        if signed_in(request):
+            body.update(version=__version__, schema=schema, database=database)
+        return JSONResponse(body, status_code=503 if reason else 200)
 
     app.state.health_probe = probe  # the overview shows the schema; failed queries name drift
     app.include_router(pages.router, include_in_schema=False)

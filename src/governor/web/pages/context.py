@@ -144,7 +144,8 @@ def error_page(request: Request, error: GovernorError) -> HTMLResponse:
 _ERROR_TITLES = {400: "Bad request", 404: "Not found", 503: "Unavailable"}
 
 
-def _validation_message(error: RequestValidationError) -> BadInput:
+def validation_error(error: RequestValidationError) -> BadInput:
+    """A request FastAPI could not read, as a 400 naming each parameter and what it must be."""
     parts = []
     for item in error.errors():
         where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("query", "path"))
@@ -168,7 +169,7 @@ class PageRoute(APIRoute):
             except GovernorError as error:
                 return await run_in_threadpool(error_page, request, error)
             except RequestValidationError as error:
-                return await run_in_threadpool(error_page, request, _validation_message(error))
+                return await run_in_threadpool(error_page, request, validation_error(error))
             except SQLAlchemyError:
                 if await run_in_threadpool(schema_ok, request):
                     raise

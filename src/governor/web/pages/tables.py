@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import Response
 
+from governor.analytics.filters import MAX_LIMIT, MAX_OFFSET
 from governor.analytics.kpis import micros_to_minor
 from governor.errors import BadInput
 from governor.models.types import utcnow
@@ -402,8 +403,8 @@ def page_window(request: Request, *, limit: int = 50) -> tuple[int, int]:
     """(limit, offset) of a paginated table; a CSV export takes every row from the start."""
     if wants_csv(request):
         return CSV_LIMIT, 0
-    return int_param(request, "limit", limit, low=1, high=500), int_param(
-        request, "offset", 0, high=10_000_000
+    return int_param(request, "limit", limit, low=1, high=MAX_LIMIT), int_param(
+        request, "offset", 0, high=MAX_OFFSET
     )
 
 
