@@ -286,3 +286,25 @@ def test_sign_out_needs_the_csrf_token(browser: Browser, site: Site) -> None:
         expect(page.locator("#login-form")).to_be_visible()
     finally:
         page.context.close()
+
+
+def test_the_pages_run_under_their_content_security_policy(page: Page) -> None:
+    refused: list[str] = []
+
+    def note(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", note)
+    try:
+        for path in ("/", "/revenue", "/costs", "/ledger", "/tasks", "/alerts", "/audits"):
+            response = page.goto(path)
+            assert response is not None
+            assert "script-src 'self';" in response.headers["content-security-policy"]
+            expect(page.locator("h1")).to_be_visible()
+        page.goto("/tasks?type=fulfill_order")
+        cells(page.locator("#table-tasks table.data"), "Task").locator("a").first.click()
+        expect(page.locator("#waterfall .wf-bar").first).to_be_visible()
+    finally:
+        page.remove_listener("console", note)
+    assert refused == []

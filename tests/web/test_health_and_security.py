@@ -12,7 +12,7 @@ from governor.config import get_settings
 from governor.storage.db import session_scope
 from governor.web.app import create_app
 from governor.web.auth import SESSION_COOKIE
-from tests.web.test_access import FAST, HTML, _cookie, app, user  # noqa: F401  # noqa: F401  (fixtures)
+from tests.web.test_access import FAST, HTML, _cookie, app, user  # noqa: F401 (fixtures)
 from tests.web.test_health_and_home import client
 
 
@@ -72,8 +72,11 @@ def test_every_answer_carries_the_browser_defences(app, user):  # noqa: F811
 
 
 def test_a_change_from_another_site_is_refused_beside_the_csrf_token(app, user):  # noqa: F811
-    signed = TestClient(app, cookies={SESSION_COOKIE: _cookie(user, age=0)},
-                        follow_redirects=False)  # fmt: skip
+    def signed_in() -> TestClient:  # a session of its own: signing out ends it
+        return TestClient(app, cookies={SESSION_COOKIE: _cookie(user, age=0)},
+                          follow_redirects=False)  # fmt: skip
+
+    signed = signed_in()
     token = {"csrf_token": "the-csrf-token"}
     for headers in ({"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"},
                     {"origin": "null"}, {"sec-fetch-site": "same-site"}):  # fmt: skip
@@ -82,7 +85,7 @@ def test_a_change_from_another_site_is_refused_beside_the_csrf_token(app, user):
         assert "came from another" in refused.json()["message"]
     own = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
     assert signed.post("/logout", data=token, headers=own).status_code == 303
-    assert signed.post("/logout", data=token).status_code == 303  # no browser headers: a script
+    assert signed_in().post("/logout", data=token).status_code == 303  # no browser headers
     stripe = TestClient(app).post("/webhooks/stripe", content=b"{}",
                                   headers={"origin": "https://evil.example"})  # fmt: skip
     assert stripe.status_code == 400  # the webhook door's own answer (no signature)
