@@ -143,10 +143,14 @@ def _unexplained_fix(kind: str) -> str:
     )
 
 
+def comparison_context(connection: sa.Connection) -> MigrationContext:
+    """The Alembic context the guard compares with (and the repair generates DDL from)."""
+    return MigrationContext.configure(connection, opts={"compare_type": True})
+
+
 def _compare(connection: sa.Connection, fix: str | None) -> list[Problem]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
     problems = []
-    for entry in compare_metadata(context, Base.metadata):
+    for entry in compare_metadata(comparison_context(connection), Base.metadata):
         for diff in entry if isinstance(entry, list) else [entry]:
             kind, name, message = _describe_diff(diff, connection.dialect)
             problems.append(Problem(kind, name, message, fix or _unexplained_fix(kind)))
@@ -175,11 +179,11 @@ def check_schema(engine: Engine) -> SchemaReport:
         fix = _revision_problem(report)
         report.problems.extend(_compare(connection, fix))
         if report.revision == report.head:
-            report.problems.extend(_missing_triggers(connection))
+            report.problems.extend(missing_triggers(connection))
     return report
 
 
-def _missing_triggers(connection: sa.Connection) -> list[Problem]:
+def missing_triggers(connection: sa.Connection) -> list[Problem]:
     """Triggers the rollups need; rebuilding a table (SQLite's batch migrations do) drops them."""
     dialect = connection.dialect.name
     query = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal" if dialect == "postgresql"
