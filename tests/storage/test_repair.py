@@ -4,18 +4,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from governor.demo.business.seed_world import _one_migration_behind
+from governor.demo.business.seed_world import drop_ai_model_by_hand
 from governor.errors import MigrationFailed
 from governor.models import TaskSpan
 from governor.models.types import utcnow
 from governor.storage.backup import inspect_backup
 from governor.storage.guard import check_schema
 from governor.storage.migrate import migrate
-from governor.storage.repair import plan_repair, repair
+from governor.storage.repair import Repair, apply_repair, plan_repair
 from tests.factories import insert_task, task_row
 from tests.storage.test_guard import alter
 
 COLUMNS = ["id", "type", "status", "tokens_in", "created_at"]
+
+
+def repair(engine: Engine) -> Repair:
+    return apply_repair(engine, plan_repair(engine))
 
 
 def objects(engine: Engine) -> set[str]:
@@ -39,7 +43,7 @@ def test_the_seed_drift_is_shown_then_repaired_after_a_backup_keeping_the_rows(m
     task_id = insert_task(migrated, ai_model="gpt-4o", finished_at=utcnow())
     add_span(migrated, task_id)
     before = task_row(migrated, task_id, COLUMNS)
-    _one_migration_behind(migrated)
+    drop_ai_model_by_hand(migrated)
     drifted = objects(migrated)
     assert "execution_tasks.ai_model" in drifted
 
@@ -49,9 +53,8 @@ def test_the_seed_drift_is_shown_then_repaired_after_a_backup_keeping_the_rows(m
     assert any(s.startswith("CREATE INDEX ix_execution_tasks_type_ai_model") for s in plan.statements)
     assert objects(migrated) == drifted  # the dry run changed nothing
 
-    done = repair(migrated)
+    done = apply_repair(migrated, plan)
     assert done.applied and done.complete, done.remaining
-    assert done.statements == plan.statements
     assert done.backup is not None and inspect_backup(done.backup.path).revision is not None
     assert check_schema(migrated).clean
     assert task_row(migrated, task_id, COLUMNS) == before

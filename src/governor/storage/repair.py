@@ -69,9 +69,8 @@ def plan_repair(engine: Engine) -> Repair:
     return plan
 
 
-def repair(engine: Engine) -> Repair:
-    """Plan, take a verified backup, then run the plan in one transaction and check again."""
-    done = plan_repair(engine)
+def apply_repair(engine: Engine, done: Repair) -> Repair:
+    """Take a verified backup, run the plan in one transaction, then check again."""
     if not done.statements:
         return done
     done.backup = create_backup(engine)
