@@ -50,7 +50,9 @@ def test_the_seed_drift_is_shown_then_repaired_after_a_backup_keeping_the_rows(m
     plan = plan_repair(migrated)
     assert plan.complete and not plan.applied and plan.backup is None
     assert any("ADD COLUMN ai_model VARCHAR(100)" in s for s in plan.statements)
-    assert any(s.startswith("CREATE INDEX ix_execution_tasks_type_ai_model") for s in plan.statements)
+    assert any(
+        s.startswith("CREATE INDEX ix_execution_tasks_type_ai_model") for s in plan.statements
+    )
     assert objects(migrated) == drifted  # the dry run changed nothing
 
     done = apply_repair(migrated, plan)

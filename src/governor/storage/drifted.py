@@ -1,4 +1,4 @@
-"""Reading a drifted database: columns it lacks read as None, and a read the drift breaks says so."""
+"""Reading a drifted database: columns it lacks read as None; a read the drift breaks says so."""
 
 from functools import partial
 from typing import Any
@@ -33,7 +33,7 @@ def readable_engine(engine: Engine, report: SchemaReport) -> Engine:
 
 def _missing_keys(session: Session, mapper: Any) -> list[str]:
     """The attributes of a mapped class whose columns the session's database lacks."""
-    bind = session.get_bind()
+    bind = session.bind  # not get_bind(): it raises for a session bound otherwise
     missing = bind.get_execution_options().get(MISSING) if isinstance(bind, Engine) else None
     if not missing:
         return []
@@ -45,8 +45,11 @@ def _leave_out_missing(state: ORMExecuteState) -> None:
     """Defer, in every ORM select, the columns the database lacks."""
     if not state.is_select or state.is_column_load:
         return
-    options = [defer(getattr(mapper.class_, key))
-               for mapper in state.all_mappers for key in _missing_keys(state.session, mapper)]  # fmt: skip
+    options = [
+        defer(getattr(mapper.class_, key))
+        for mapper in state.all_mappers
+        for key in _missing_keys(state.session, mapper)
+    ]
     if options:
         state.statement = state.statement.options(*options)
 
@@ -60,7 +63,9 @@ def _none_for_missing(target: Any, context: QueryContext) -> None:
 def _explain(report: SchemaReport, context: ExceptionContext) -> None:
     """A read that fails on what drifted: SchemaDrift naming it, not the driver's error."""
     error = context.sqlalchemy_exception
-    if context.engine is not None and database_fault(error, context.engine) is not None:
+    if error is None or context.engine is None:
+        return
+    if database_fault(error, context.engine) is not None:
         return  # read-only, full, gone: explained as such by the unit of work
     if isinstance(error, sa.exc.ProgrammingError | sa.exc.OperationalError):
         raise SchemaDrift(

@@ -15,6 +15,7 @@ from governor.models import Base
 from governor.models.analytics import ROLLUP_TRIGGERS
 from governor.storage.backup import Backup, create_backup
 from governor.storage.db import connect
+from governor.storage.faults import database_fault
 from governor.storage.guard import SchemaReport, check_schema, comparison_context, missing_triggers
 from governor.storage.migrations import rollup_sql
 
@@ -105,6 +106,9 @@ def _run(
                 )
         except sa.exc.DBAPIError as error:
             transaction.rollback()
+            fault = database_fault(error, engine)  # read-only, full, gone: said as such
+            if fault is not None:
+                raise fault from error
             raise MigrationFailed(
                 f"The repair failed and was rolled back, nothing was changed: {error.orig}",
                 hint="`governor db check` names the differences; restore a backup "
@@ -252,8 +256,8 @@ def _keep_change(
         name = change.column_name
         nulls = _count(connection, table, sa.column(name).is_(None))
         if nulls:
-            refused.append(Refusal(f"{table}.{name}", f"must be NOT NULL, but {nulls} rows "
-                                   "hold NULL in it: give them a value, then repair again"))  # fmt: skip
+            reason = f"must be NOT NULL, but {nulls} rows hold NULL in it: give them a value"
+            refused.append(Refusal(f"{table}.{name}", f"{reason}, then repair again"))
             return False
     return True
 
