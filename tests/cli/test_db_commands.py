@@ -65,6 +65,15 @@ def test_a_database_behind_the_code_is_told_once_and_listed_in_full_on_request(d
     assert "fsar_reports: missing" not in cli("db", "check").stdout
 
 
+def test_a_read_the_drift_breaks_names_the_drift_instead_of_a_driver_error(database_url, cli):
+    cli("db", "upgrade", "0001")
+    status = cli("gate", "status")
+    assert status.exit_code == 1
+    assert status.stderr.startswith("warning: the schema differs from this Governor's")
+    assert "reads what the schema drift changed" in status.stderr and "gate_events" in status.stderr
+    assert "Traceback" not in status.stderr
+
+
 def test_check_as_json_lists_each_problem_with_its_fix(database_url, cli):
     cli("db", "upgrade", "0001")
     result = cli("db", "check", "--json")

@@ -175,8 +175,9 @@ def _print_plan(statements: list[str], refused: list[str], dry_run: bool) -> Non
         console.print("[green]clean[/green]: nothing to repair")
         return
     if statements:
-        tried = " (tried in a transaction and rolled back: nothing was changed)" if dry_run else ""
-        console.print(f"The repair runs, in one transaction{tried}:", markup=False)
+        verb = "would run" if dry_run else "runs"
+        tried = " (tried just now and rolled back: nothing was changed)" if dry_run else ""
+        console.print(f"The repair {verb}, in one transaction{tried}:", markup=False)
         for statement in statements:
             console.print(f"  {statement};", markup=False)
     if refused:
