@@ -1,10 +1,12 @@
 """`governor db …` and the guard in front of data commands, as a user runs them."""
 
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from governor.demo.business.seed_world import drop_ai_model_by_hand
 from governor.storage import revisions
 from governor.storage.db import get_engine
 from tests.factories import insert_task, task_row
@@ -14,6 +16,10 @@ ALL = [m.revision for m in revisions.history()]
 MISSING_AI_MODEL = (
     "execution_tasks.ai_model: missing in the database (expected VARCHAR(100) NULL) "
     "— run: governor db upgrade"
+)
+BEHIND_BY_AI_MODEL = (
+    "0002  Record which AI model a task used: execution_tasks.ai_model. "
+    "(adds columns execution_tasks.ai_model)"
 )
 
 
@@ -25,12 +31,13 @@ def test_the_production_failure_is_caught_before_any_task_runs(database_url, cli
 
     check = cli("db", "check")
     assert check.exit_code == 1
-    assert MISSING_AI_MODEL in check.stdout
+    assert BEHIND_BY_AI_MODEL in check.stdout
+    assert MISSING_AI_MODEL in cli("db", "check", "--verbose").stdout
 
     serve = cli("serve")
     assert serve.exit_code == 1
     assert "refusing to run" in serve.stderr
-    assert MISSING_AI_MODEL in serve.stderr
+    assert BEHIND_BY_AI_MODEL in serve.stderr
     assert "Traceback" not in serve.stderr
 
     upgrade = cli("db", "upgrade")
@@ -40,6 +47,31 @@ def test_the_production_failure_is_caught_before_any_task_runs(database_url, cli
     clean = cli("db", "check")
     assert clean.exit_code == 0
     assert "clean" in clean.stdout
+
+
+def test_a_database_behind_the_code_is_told_once_and_listed_in_full_on_request(database_url, cli):
+    """The revision, each pending migration with what it adds, the one command: not 74 lines."""
+    cli("db", "upgrade", "0001")
+    refused = cli("tasks", "submit", "implement_idea")
+    assert refused.exit_code == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == len(ALL) + 3, refused.stderr  # headline, 8 migrations, command, hint
+    assert f"at revision 0001, behind this Governor's {HEAD}: {len(ALL) - 1} pending" in lines[1]
+    assert "0005  Business objects" in refused.stderr and "api_tokens" in refused.stderr
+    assert "run: governor db upgrade (it takes a verified backup first)" in refused.stderr
+    assert "--verbose" in lines[-1]
+    verbose = cli("db", "check", "--verbose").stdout
+    assert "fsar_reports: missing in the database" in verbose
+    assert "fsar_reports: missing" not in cli("db", "check").stdout
+
+
+def test_a_read_the_drift_breaks_names_the_drift_instead_of_a_driver_error(database_url, cli):
+    cli("db", "upgrade", "0001")
+    status = cli("gate", "status")
+    assert status.exit_code == 1
+    assert status.stderr.startswith("warning: the schema differs from this Governor's")
+    assert "reads what the schema drift changed" in status.stderr and "gate_events" in status.stderr
+    assert "Traceback" not in status.stderr
 
 
 def test_check_as_json_lists_each_problem_with_its_fix(database_url, cli):
@@ -134,3 +166,40 @@ def test_check_runs_on_a_database_other_commands_refuse(migrated, cli):
     result = cli("db", "check")
     assert result.exit_code == 1
     assert "scratch: in the database but not in Governor's models" in result.stdout
+
+
+def test_repair_shows_its_sql_then_repairs_the_seed_drift_after_a_backup(migrated, cli):
+    task_id = insert_task(migrated)
+    drop_ai_model_by_hand(migrated)
+    check = cli("db", "check")
+    assert "changed by hand?): `governor db repair`" in check.stdout
+
+    dry = cli("db", "repair", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "ALTER TABLE execution_tasks ADD COLUMN ai_model VARCHAR(100);" in dry.stdout
+    assert "nothing was changed" in dry.stdout and "backup:" not in dry.stdout
+    assert cli("db", "check").exit_code == 1
+
+    done = cli("db", "repair")
+    assert done.exit_code == 0, done.output
+    shown, _, applied = done.stdout.partition("backup: ")
+    assert "ADD COLUMN ai_model" in shown  # the SQL first, then the backup and the repair
+    path = applied.split(" (verified)")[0]
+    assert Path(path).is_file()
+    assert "the schema is clean" in applied
+    assert cli("db", "check").exit_code == 0
+    assert task_row(get_engine(), task_id, ["id"]) == {"id": task_id}
+    assert cli("db", "repair").stdout.startswith("clean: nothing to repair")
+
+
+def test_repair_refuses_to_drop_a_column_holding_data_and_exits_1(migrated, cli):
+    insert_task(migrated)
+    with migrated.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE execution_tasks ADD COLUMN notes VARCHAR(20)"))
+        conn.execute(sa.text("UPDATE execution_tasks SET notes = 'keep me'"))
+    result = cli("db", "repair", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["complete"] is False and report["statements"] == []
+    [refused] = report["refused"]
+    assert refused["object"] == "execution_tasks.notes" and "would lose" in refused["reason"]

@@ -87,7 +87,7 @@ def test_user_and_token_commands_refuse_a_drifted_schema(engine, cli):
     for args in (["users", "list"], ["tokens", "list"], ["tokens", "create", "ci"]):
         result = cli(*args)
         assert result.exit_code == 1, args
-        assert "missing in the database" in result.stderr
+        assert "behind this Governor's" in result.stderr
 
 
 def _signed_in(name: str, agent: str) -> str:

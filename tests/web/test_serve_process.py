@@ -70,5 +70,5 @@ def test_serve_refuses_a_database_one_migration_behind(tmp_path: Path):
         [*GOVERNOR, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert "execution_tasks.ai_model: missing in the database" in result.stderr
+    assert "adds columns execution_tasks.ai_model" in result.stderr
     assert "Traceback" not in result.stderr

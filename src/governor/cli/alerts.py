@@ -46,7 +46,7 @@ def list_(
     from governor.storage.db import session_scope
 
     chosen = None if status is Status.all else status.value
-    with session_scope(guarded_engine(), readonly=True) as session:
+    with session_scope(guarded_engine(readonly=True), readonly=True) as session:
         alerts = service.list_alerts(session, status=chosen, limit=limit)
     if as_json:
         print_json([alert_dict(a) for a in alerts])

@@ -90,9 +90,14 @@ def history(as_json: bool = JSON) -> None:
 
 
 @app.command()
-def check(as_json: bool = JSON) -> None:
+def check(
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Behind the code: every table and column it lacks too."
+    ),
+    as_json: bool = JSON,
+) -> None:
     """Compare the database with the code; exit 1 on drift, 2 if it cannot be reached."""
-    from governor.storage.guard import check_schema
+    from governor.storage.guard import check_schema, summary
 
     report = check_schema(_engine())
     if as_json:
@@ -101,8 +106,8 @@ def check(as_json: bool = JSON) -> None:
         console.print(f"[green]clean[/green]: {report.database} is at {report.revision}")
     else:
         console.print(f"[red]drift[/red] in {report.database}:")
-        for problem in report.problems:
-            console.print(f"  - {problem}", markup=False)
+        for line in summary(report, verbose=verbose):
+            console.print(f"  {'' if line.startswith(' ') else '- '}{line}", markup=False)
     raise typer.Exit(0 if report.clean else 1)
 
 
@@ -137,3 +142,45 @@ def restore(
     if done.previous:
         console.print(f"saved the current database to {done.previous.path}")
     console.print(f"restored {done.backup.path} (revision {done.backup.revision})")
+
+
+@app.command()
+def repair(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the SQL; change nothing."),
+    as_json: bool = JSON,
+) -> None:
+    """Put back what was changed by hand, as the models define it, after a verified backup;
+    exit 1 if some difference is refused (the reason is shown) or the repair failed."""
+    from governor.storage.repair import apply_repair, plan_repair
+
+    engine = _engine()
+    plan = plan_repair(engine)
+    if not as_json:
+        _print_plan(plan.statements, [str(r) for r in plan.refused], dry_run)
+    done = plan if dry_run else apply_repair(engine, plan)
+    if as_json:
+        print_json({"dry_run": dry_run, **done.to_dict()})
+    elif not dry_run and done.applied:
+        assert done.backup is not None
+        console.print(f"backup: {done.backup.path} (verified)", markup=False)
+        verdict = "the schema is clean" if done.complete else "drift remains:"
+        console.print(f"repaired in one transaction: {verdict}", markup=False)
+        for problem in done.remaining:
+            console.print(f"  - {problem}", markup=False)
+    raise typer.Exit(0 if done.complete else 1)
+
+
+def _print_plan(statements: list[str], refused: list[str], dry_run: bool) -> None:
+    if not statements and not refused:
+        console.print("[green]clean[/green]: nothing to repair")
+        return
+    if statements:
+        verb = "would run" if dry_run else "runs"
+        tried = " (tried just now and rolled back: nothing was changed)" if dry_run else ""
+        console.print(f"The repair {verb}, in one transaction{tried}:", markup=False)
+        for statement in statements:
+            console.print(f"  {statement};", markup=False)
+    if refused:
+        console.print("[red]refused[/red] (left as it is):")
+        for reason in refused:
+            console.print(f"  - {reason}", markup=False)

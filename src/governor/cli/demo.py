@@ -52,7 +52,7 @@ def demo(
         )
         return
     if scenario == "seed":
-        from governor.demo.business.seed_world import build_seed_world
+        from governor.demo.business.seed_world import SCHEMA_CHANGE, build_seed_world
 
         planted = build_seed_world(engine, get_settings(), seed=seed, days=min(days, 30))
         if as_json:
@@ -61,7 +61,7 @@ def demo(
         console.print("The seed report's world is planted:", markup=False)
         for key, value in planted.to_dict().items():
             console.print(f"  {key}: {value}", markup=False)
-        console.print("The database is now one migration behind. Run `governor audit run`.")
+        console.print(f"{SCHEMA_CHANGE} Run `governor audit run`.", markup=False)
         return
     summary = populate(engine, get_settings(), seed=seed, days=days, scenario=scenario)
     if as_json:

@@ -32,7 +32,7 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     from governor.storage.db import session_scope
     from governor.tasks import gate
 
-    with session_scope(guarded_engine(), readonly=True) as session:
+    with session_scope(guarded_engine(readonly=True), readonly=True) as session:
         _show(gate.status(session), as_json)
 
 

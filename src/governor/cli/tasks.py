@@ -57,7 +57,7 @@ def list_(
     from governor.storage.db import session_scope
     from governor.tasks import service
 
-    with session_scope(guarded_engine(), readonly=True) as session:
+    with session_scope(guarded_engine(readonly=True), readonly=True) as session:
         tasks = service.list_tasks(session, status=status, type=type, kind=kind, limit=limit)
     if as_json:
         print_json([task_dict(t) for t in tasks])
@@ -77,7 +77,7 @@ def show(task_id: str, as_json: bool = JSON) -> None:
     from governor.storage.db import session_scope
     from governor.tasks import service
 
-    with session_scope(guarded_engine(), readonly=True) as session:
+    with session_scope(guarded_engine(readonly=True), readonly=True) as session:
         data = task_dict(service.get_task(session, task_id))
     if as_json:
         print_json(data)
@@ -126,7 +126,7 @@ def profile(
     from governor.tracing.render import profile_tables
 
     start = parse_when(since) if since else None
-    with session_scope(guarded_engine(), readonly=True) as session:
+    with session_scope(guarded_engine(readonly=True), readonly=True) as session:
         profiles = compute(session, task_type=type, since=start)
     if as_json:
         print_json([p.to_dict() for p in profiles])

@@ -16,6 +16,7 @@ from governor.storage.db import connect, describe, sqlite_path
 
 UPGRADE = "run: governor db upgrade"
 RESTORE = "restore a backup (governor db restore PATH)"
+REPAIR = "`governor db repair` (--dry-run shows its SQL)"
 
 
 @dataclass(frozen=True)
@@ -135,18 +136,21 @@ def _describe_diff(diff: Any, dialect: sa.Dialect) -> tuple[str, str, str]:
 
 
 def _unexplained_fix(kind: str) -> str:
-    if kind.startswith("extra_"):
+    if kind == "extra_table":
         return "not made by Governor's migrations: drop it, or move it to another database"
-    return (
-        f"no migration explains this (changed by hand?): {RESTORE}, "
-        "or put it back as the models define it"
-    )
+    if kind.startswith("extra_"):
+        return f"not made by Governor's migrations: {REPAIR} drops it unless it holds data"
+    return f"no migration explains this (changed by hand?): {REPAIR}, or {RESTORE}"
+
+
+def comparison_context(connection: sa.Connection) -> MigrationContext:
+    """The Alembic context the guard compares with (and the repair generates DDL from)."""
+    return MigrationContext.configure(connection, opts={"compare_type": True})
 
 
 def _compare(connection: sa.Connection, fix: str | None) -> list[Problem]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
     problems = []
-    for entry in compare_metadata(context, Base.metadata):
+    for entry in compare_metadata(comparison_context(connection), Base.metadata):
         for diff in entry if isinstance(entry, list) else [entry]:
             kind, name, message = _describe_diff(diff, connection.dialect)
             problems.append(Problem(kind, name, message, fix or _unexplained_fix(kind)))
@@ -175,11 +179,11 @@ def check_schema(engine: Engine) -> SchemaReport:
         fix = _revision_problem(report)
         report.problems.extend(_compare(connection, fix))
         if report.revision == report.head:
-            report.problems.extend(_missing_triggers(connection))
+            report.problems.extend(missing_triggers(connection))
     return report
 
 
-def _missing_triggers(connection: sa.Connection) -> list[Problem]:
+def missing_triggers(connection: sa.Connection) -> list[Problem]:
     """Triggers the rollups need; rebuilding a table (SQLite's batch migrations do) drops them."""
     dialect = connection.dialect.name
     query = ("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal" if dialect == "postgresql"
@@ -187,7 +191,7 @@ def _missing_triggers(connection: sa.Connection) -> list[Problem]:
     present = set(connection.exec_driver_sql(query).scalars())
     message = ("the trigger that keeps the analytics rollups current is missing, so the "
                "dashboard's figures would silently go stale")  # fmt: skip
-    fix = f"recreate it as migration 0005 does, or {RESTORE}"
+    fix = f"{REPAIR} recreates it, or {RESTORE}"
     expected = ROLLUP_TRIGGERS.get(dialect, ())
     return [Problem("missing_trigger", name, message, fix) for name in expected
             if name not in present]  # fmt: skip
@@ -233,13 +237,50 @@ def _revision_problem(report: SchemaReport) -> str | None:
     return UPGRADE
 
 
+def summary(report: SchemaReport, *, verbose: bool = False) -> list[str]:
+    """The verdict as lines for a person. A database behind the code gets its revision, the
+    pending migrations with what each adds, and the one command, rather than every table and
+    column they add (those with `verbose`)."""
+    if verbose or not any(p.kind == "behind" for p in report.problems):
+        return [str(problem) for problem in report.problems]
+    count = len(report.pending)
+    lines = [f"the database is at revision {report.revision}, behind this Governor's "
+             f"{report.head}: {count} pending migration{'s' if count != 1 else ''}"]  # fmt: skip
+    for revision in report.pending:
+        migration = revisions.migration(revision)
+        lines.append(f"    {revision}  {migration.message} ({revisions.adds(revision)})")
+    lines += [str(p) for p in report.problems if p.fix != UPGRADE]  # what they do not explain
+    lines.append(f"{UPGRADE} (it takes a verified backup first)")
+    return lines
+
+
+def headline(report: SchemaReport) -> str:
+    """The verdict in one line: how far behind, or the first differences by name."""
+    if any(p.kind == "behind" for p in report.problems):
+        return (f"the database is at revision {report.revision}, behind this Governor's "
+                f"{report.head} (`governor db upgrade` applies {len(report.pending)} pending "
+                "migrations)")  # fmt: skip
+    names = ", ".join(p.object for p in report.problems[:3])
+    more = f" and {len(report.problems) - 3} more" if len(report.problems) > 3 else ""
+    count = len(report.problems)
+    return f"{count} difference{'s' if count != 1 else ''}: {names}{more}"
+
+
+def drift_error(report: SchemaReport) -> SchemaDrift:
+    """The SchemaDrift that refuses to run on this report's database, naming what differs."""
+    lines = "\n".join(f"  {'' if line.startswith(' ') else '- '}{line}" for line in summary(report))
+    behind = any(p.kind == "behind" for p in report.problems)
+    details = ("`governor db check --verbose` lists every table and column they add"
+               if behind else "`governor db check` shows the details")  # fmt: skip
+    return SchemaDrift(
+        f"The database schema differs from this Governor's; refusing to run.\n{lines}",
+        hint=f"{details}; the `db` commands still work.",
+    )
+
+
 def require_clean_schema(engine: Engine) -> SchemaReport:
     """Run the guard; raise SchemaDrift naming every difference unless the schema is clean."""
     report = check_schema(engine)
     if not report.clean:
-        lines = "\n".join(f"  - {problem}" for problem in report.problems)
-        raise SchemaDrift(
-            f"The database schema differs from this Governor's; refusing to run.\n{lines}",
-            hint="`governor db check` shows the details; the `db` commands still work.",
-        )
+        raise drift_error(report)
     return report

@@ -32,6 +32,12 @@ SLOW_API = "api.slow-vendor.example"
 THROTTLING_API = "api.offers-partner.example"
 REPEATED = "SELECT * FROM offers WHERE idea_id = ?"
 SILENT_HOURS = 36
+SCHEMA_CHANGE = (
+    "execution_tasks.ai_model was dropped by hand, as it was missing in production (the "
+    "revision is still the head): the guard refuses agent work until `governor db repair` "
+    "puts it back."
+)
+"""What the scenario did to the schema, in the guard's terms."""
 
 
 @dataclass
@@ -70,7 +76,7 @@ def build_seed_world(
     with session_scope(engine) as session:
         run = record(session, Window(now - timedelta(days=2), now), "demo")
     evaluate(engine, threshold=settings.anomaly_threshold, now=now)
-    _one_migration_behind(engine)
+    drop_ai_model_by_hand(engine)
     return Planted(slow, throttled, failed, missing, run.run_id, stops.isoformat())
 
 
@@ -225,9 +231,9 @@ def _missing_charge(session: Session, now: datetime) -> str:
     return charge
 
 
-def _one_migration_behind(engine: Engine) -> None:
-    """Drop `execution_tasks.ai_model` with what depends on it, as a database that missed the
-    migration adding it would be."""
+def drop_ai_model_by_hand(engine: Engine) -> None:
+    """Drop `execution_tasks.ai_model` with what depends on it (its index, and the rollup
+    triggers that read it), at the head revision: a change made by hand."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("ALTER TABLE execution_tasks DROP COLUMN ai_model CASCADE")
