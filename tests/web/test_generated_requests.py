@@ -165,3 +165,13 @@ def test_a_page_or_offset_beyond_any_table_is_a_clear_400(app: FastAPI, token: s
         response = client.get(path, params={name: str(value)})
         assert response.status_code == 400, (name, value, response.status_code)
         assert name in response.text and "Traceback" not in response.text
+
+
+def test_a_nul_character_in_the_address_is_a_clear_400(app: FastAPI, token: str) -> None:
+    client = TestClient(app, headers={"Authorization": f"Bearer {token}"},
+                        raise_server_exceptions=False)  # fmt: skip
+    for url in ("/api/tasks?kind=%00", "/api/tasks?ai_model=a%00b", "/api/tasks/task_%00",
+                "/tasks?type=%00", "/api/ledger?kind=charge%00"):  # fmt: skip
+        response = client.get(url)
+        assert response.status_code == 400, (url, response.status_code)
+        assert "NUL character" in response.json()["message"]

@@ -2,7 +2,7 @@
 changes a browser sends from another site."""
 
 import json
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +27,8 @@ CROSS_SITE = ("cross-site", "same-site")  # Sec-Fetch-Site values of another sit
 
 class SecurityHeaders:
     """ASGI middleware: the headers above on every answer; a browser's change from another site
-    (by Origin or Sec-Fetch-Site) is refused with 403 before it reaches sign-in or CSRF."""
+    (by Origin or Sec-Fetch-Site) is refused with 403 before it reaches sign-in or CSRF, and an
+    address holding a NUL character with 400 before it reaches a query."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,18 +46,14 @@ class SecurityHeaders:
                     headers.setdefault(name, value)
             await send(message)
 
-        refusal = cross_site_change(scope)
-        if refusal is not None:
-            hint = (
-                "Make the change from Governor's own pages, or send "
-                "Authorization: Bearer <token> from a script."
-            )
-            body = json.dumps({"error": "CrossSiteRequest", "message": refusal,
-                               "hint": hint}).encode()  # fmt: skip
+        refused = unusable_url(scope) or cross_site_change(scope)
+        if refused is not None:
+            status, error, message, hint = refused
+            body = json.dumps({"error": error, "message": message, "hint": hint}).encode()
             length = str(len(body)).encode()
             start = {
                 "type": "http.response.start",
-                "status": 403,
+                "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", length)],
             }
             await with_headers(start)
@@ -65,7 +62,20 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def cross_site_change(scope: Scope) -> str | None:
+Refusal = tuple[int, str, str, str]  # status, error kind, message, hint
+
+
+def unusable_url(scope: Scope) -> Refusal | None:
+    """A NUL character in the path or query: no database column can hold one, so it is a 400."""
+    if "\x00" in scope["path"] or "\x00" in unquote(
+        scope.get("query_string", b"").decode("latin-1")
+    ):
+        return (400, "BadInput", "The address holds a NUL character (%00), which no name, id "
+                "or filter contains.", "Remove the %00 from the address.")  # fmt: skip
+    return None
+
+
+def cross_site_change(scope: Scope) -> Refusal | None:
     """Why a change sent by a browser from another site is refused (None: not such a change).
 
     Requests with an Authorization header are scripts' (browsers never add one on their own);
@@ -79,8 +89,12 @@ def cross_site_change(scope: Scope) -> str | None:
         return None
     site = headers.get("sec-fetch-site")
     if site in CROSS_SITE:
-        return f"This change came from another site (Sec-Fetch-Site: {site}), so it was refused."
-    origin = headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
-        return f"This change came from another origin ({origin[:100]}), so it was refused."
-    return None
+        why = f"This change came from another site (Sec-Fetch-Site: {site}), so it was refused."
+    elif (origin := headers.get("origin")) is not None and (
+        urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+    ):
+        why = f"This change came from another origin ({origin[:100]}), so it was refused."
+    else:
+        return None
+    hint = "Make the change from Governor's own pages, or send Authorization: Bearer <token>."
+    return (403, "CrossSiteRequest", why, hint)
