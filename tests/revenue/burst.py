@@ -40,7 +40,10 @@ async def _burst(url: str, bodies: list[str], connections: int) -> list[int | st
                 except (ConnectionError, asyncio.IncompleteReadError) as error:
                     statuses[n] = type(error).__name__
                     writer.close()
-                    reader, writer = await asyncio.open_connection(host, port)
+                    try:
+                        reader, writer = await asyncio.open_connection(host, port)
+                    except OSError:  # the server is gone: the rest stay "not sent"
+                        return
         finally:
             writer.close()
 

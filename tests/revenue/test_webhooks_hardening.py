@@ -22,12 +22,12 @@ from tests.revenue.conftest import SECRET
 
 
 def an_event(n: int, **fields: Any) -> dict[str, Any]:
-    """A Stripe-shaped charge.succeeded event with the id `evt_burst_<n>`."""
+    """A Stripe-shaped customer.created event (no money: handling it writes nothing) with the
+    id `evt_burst_<n>`."""
     return {
-        "id": f"evt_burst_{n}", "object": "event", "type": "charge.succeeded",
+        "id": f"evt_burst_{n}", "object": "event", "type": "customer.created",
         "created": 1_767_225_600 + n, "livemode": False,
-        "data": {"object": {"id": f"ch_{n}", "object": "charge", "amount": 1200,
-                            "currency": "usd"}},
+        "data": {"object": {"id": f"cus_{n}", "object": "customer", "email": f"c{n}@example.com"}},
     } | fields  # fmt: skip
 
 
@@ -98,7 +98,7 @@ def test_a_signed_event_the_inbox_cannot_hold_gets_400_with_its_reason(
 
 def _huge(size: int) -> bytes:
     """A JSON event body of about `size` bytes (a long metadata string)."""
-    return json.dumps(an_event(1, data={"object": {"id": "ch_1", "pad": "x" * size}})).encode()
+    return json.dumps(an_event(1, data={"object": {"id": "cus_1", "pad": "x" * size}})).encode()
 
 
 def test_a_body_over_the_cap_gets_413_while_streaming_and_stores_nothing(
