@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from governor.config import get_settings
@@ -19,6 +19,7 @@ from governor.storage.db import session_scope
 from governor.web.app import create_app
 from tests.revenue.burst import burst
 from tests.revenue.conftest import SECRET
+from tests.support.read_only_db import make_read_only
 
 
 def an_event(n: int, **fields: Any) -> dict[str, Any]:
@@ -142,29 +143,10 @@ def test_a_signature_dated_far_in_the_future_is_refused(migrated: Engine, webhoo
     assert stored_ids(migrated) == {"evt_burst_1"}
 
 
-def _read_only(engine: Engine) -> None:
-    """Make every new connection of the engine refuse writes, as the database itself does."""
-    statement = (
-        "PRAGMA query_only = 1"
-        if engine.dialect.name == "sqlite"
-        else "SET default_transaction_read_only = on"
-    )
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(statement)
-        cursor.close()
-        if engine.dialect.name == "postgresql":
-            dbapi_connection.commit()
-
-    event.listen(engine, "connect", on_connect)
-    engine.dispose()
-
-
 def test_a_read_only_database_answers_503_with_the_reason_so_stripe_retries(
     migrated: Engine, webhook_url: str
 ) -> None:
-    _read_only(migrated)
+    make_read_only(migrated)
     bodies = [json.dumps(an_event(n)) for n in range(20)]
     statuses = burst(webhook_url, bodies, connections=8)
     assert statuses == [503] * 20
