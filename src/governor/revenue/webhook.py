@@ -73,9 +73,9 @@ def verify(
 
 
 def _signed_at(header: str) -> int:
-    """The `t=` of a Stripe-Signature header that verified (so it has one)."""
-    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    return int(fields["t"])
+    """The first `t=` of a Stripe-Signature header that verified: the one Stripe's check used."""
+    pairs = (part.split("=", 1) for part in header.split(","))
+    return next(int(pair[1]) for pair in pairs if pair[0] == "t")
 
 
 def _parse(text: str) -> Any:
@@ -104,7 +104,8 @@ def _problem(event: Any) -> str | None:
     low, high = CREATED_RANGE
     if type(created) is not int or not low <= created < high:
         return f"its created must be whole Unix seconds between {low} and {high}"
-    if not isinstance((event.get("data") or {}).get("object"), dict):
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         return "it needs a data.object"
     return _unstorable(event)
 
