@@ -122,6 +122,18 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="Webhook signing secrets (whsec_…), comma-separated, several while rotating.",
     )
+    webhook_max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="Largest body POST /webhooks/stripe reads (Stripe's events are well under "
+        "1 MiB); a larger one is answered 413 and nothing is stored.",
+    )
+    webhook_future_tolerance_s: int = Field(
+        300,
+        ge=0,
+        description="How far in the future a webhook's signature time may be (clock skew); a "
+        "later one is refused like one older than Stripe's 300 s.",
+    )
     stripe_api_base: str | None = Field(
         None, description="Another server for the Stripe SDK, e.g. the local stand-in."
     )

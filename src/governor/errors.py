@@ -32,6 +32,12 @@ class NotFound(GovernorError):
     http_status = 404
 
 
+class PayloadTooLarge(BadInput):
+    """A request body larger than the setting that caps it."""
+
+    http_status = 413
+
+
 class DatabaseUnreachable(GovernorError):
     """The database cannot be connected to."""
 

@@ -28,7 +28,7 @@ def _event_row(event: dict[str, Any], origin: str, now: datetime) -> dict[str, A
             "payload": event, "origin": origin, "received_at": now, "handled_at": None,
             "attempts": 0, "retry_at": None, "error": None,
         }  # fmt: skip
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as error:
         raise BadInput(f"Not a Stripe event: {error!r} is missing or malformed.") from None
 
 

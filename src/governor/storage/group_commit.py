@@ -2,7 +2,13 @@
 
 Each caller hands over an item and gets a Future; the writer takes whatever arrived while the
 previous transaction ran (waiting `linger` seconds for more), writes it all in one
-transaction and resolves every Future with its own result, or with the transaction's error.
+transaction and resolves every Future with its own result.
+
+One caller's bad item must not fail the others: when a transaction fails, its items are
+written again in two halves, and so on, so that only the items that fail alone get the error
+(k bad items among n cost about 2·k·log2(n/k) extra transactions). A fault of the database
+itself (read-only, full, gone) fails every item at once: no item is to blame, and retrying
+each would only repeat the same error.
 """
 
 import queue
@@ -15,10 +21,13 @@ from typing import Generic, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from governor.errors import DatabaseUnreachable, DatabaseUnwritable
 from governor.storage.db import session_scope
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+_DATABASE_FAULTS = (DatabaseUnwritable, DatabaseUnreachable)
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -58,12 +67,26 @@ class GroupCommit(Generic[Item, Result]):
                     batch.append(self._queue.get(timeout=left))
                 except queue.Empty:
                     break
-            try:
-                with session_scope(self.engine) as session:
-                    results = self.write(session, [item for item, _ in batch])
-            except Exception as error:  # every caller learns of the failure; none hangs
-                for _, done in batch:
+            # A Future cancelled meanwhile is left out; the others cannot be cancelled any more.
+            self._commit([(item, done) for item, done in batch
+                          if done.set_running_or_notify_cancel()])  # fmt: skip
+
+    def _commit(self, batch: "list[tuple[Item, Future[Result]]]") -> None:
+        """Write the items in one transaction; on failure, each half again, down to one item."""
+        if not batch:
+            return
+        try:
+            with session_scope(self.engine) as session:
+                results = self.write(session, [item for item, _ in batch])
+                answers = list(zip(batch, results, strict=True))
+        except Exception as error:
+            if len(batch) == 1 or isinstance(error, _DATABASE_FAULTS):
+                for _, done in batch:  # every caller learns of the failure; none hangs
                     done.set_exception(error)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                done.set_result(result)
+                return
+            middle = len(batch) // 2
+            self._commit(batch[:middle])
+            self._commit(batch[middle:])
+            return
+        for (_, done), result in answers:
+            done.set_result(result)

@@ -6,16 +6,21 @@ thousands of events, and this path needs none of the framework's request machine
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from governor.config import Settings
-from governor.errors import GovernorError
+from governor.errors import GovernorError, PayloadTooLarge
 from governor.revenue.webhook import Receiver, RejectedWebhook, verify
 
 PATH = "/webhooks/stripe"
+RETRY_AFTER_S = b"30"
+"""What a 503 suggests; Stripe keeps its own schedule of retries, other senders may read it."""
+
+log = logging.getLogger(__name__)
 
 
 class StripeWebhooks:
@@ -25,6 +30,8 @@ class StripeWebhooks:
         self.app = app
         self.receiver = Receiver(engine)
         self.secrets = settings.webhook_secrets()
+        self.max_bytes = settings.webhook_max_bytes
+        self.future_s = settings.webhook_future_tolerance_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH:
@@ -33,29 +40,57 @@ class StripeWebhooks:
         if scope["method"] != "POST":
             await _answer(send, 405, {"error": "Use POST."}, ((b"allow", b"POST"),))
             return
-        payload = await _body(receive)
         headers = dict(scope["headers"])
         signature = headers.get(b"stripe-signature")
         try:
+            payload = await _body(receive, headers.get(b"content-length"), self.max_bytes)
             event = verify(payload, signature.decode("latin-1") if signature else None,
-                           self.secrets)  # fmt: skip
+                           self.secrets, future_s=self.future_s)  # fmt: skip
         except RejectedWebhook as error:
             await _answer(send, 400, {"error": error.message})
             return
-        except GovernorError as error:  # not configured: Stripe retries later
-            await _answer(send, error.http_status, error.to_dict())
+        except GovernorError as error:  # too large; not configured: Stripe retries later
+            await _refuse(send, error)
             return
-        await asyncio.wrap_future(self.receiver.receive(event))
+        try:
+            await asyncio.wrap_future(self.receiver.receive(event))
+        except GovernorError as error:  # this event alone (the others of its commit are stored)
+            await _refuse(send, error)  # or the database's fault: 503, and Stripe retries
+            return
+        except Exception:
+            log.exception("Storing Stripe event %s failed", event["id"])
+            await _answer(send, 500, {"error": "Storing the event failed; Stripe will retry."})
+            return
         await _answer(send, 200, {"received": True})
 
 
-async def _body(receive: Receive) -> bytes:
-    chunks = []
+async def _body(receive: Receive, declared: bytes | None, limit: int) -> bytes:
+    """The request body, refused as soon as it is known to exceed `limit` bytes."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The webhook body is larger than {limit} bytes; Stripe's events are far smaller.",
+        hint="If a genuine event is this large, raise GOVERNOR_WEBHOOK_MAX_BYTES.",
+    )
+
+
+async def _refuse(send: Send, error: GovernorError) -> None:
+    """Answer with the error's status and its message and hint."""
+    retry = ((b"retry-after", RETRY_AFTER_S),) if error.http_status == 503 else ()
+    await _answer(send, error.http_status, error.to_dict(), retry)
 
 
 async def _answer(
