@@ -71,6 +71,10 @@ def log_lines(path: Path, text: str) -> int:
     return sum(text in line for line in path.read_text().splitlines())
 
 
+ONLY_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@ONLY_SQLITE  # the embedded executor's usual database; PostgreSQL's stop is the worker test's
 def test_sigterm_hands_long_tasks_back_after_the_grace_and_the_next_process_runs_them(
     migrated, tmp_path
 ):
