@@ -11,15 +11,7 @@ from governor.storage.db import session_scope
 from governor.tasks import gate, registry, service
 from governor.tasks.embedded import EmbeddedExecutor
 
-
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    before = registry.known()
-    yield
-    for name in set(registry.known()) - set(before):
-        registry.unregister(name)
-    for spec in before.values():  # a test may have replaced a handler: put it back
-        registry.register(spec)
+pytestmark = pytest.mark.usefixtures("fresh_registry")
 
 
 def submit(engine: Engine, type: str, input=None, **kw) -> str:

@@ -8,18 +8,12 @@ from sqlalchemy.engine import Engine
 
 from governor.errors import BadInput
 from governor.storage.db import session_scope
-from governor.tasks import registry, service
+from governor.tasks import service
 from tests.e2e.processes import governor_env
 
+pytestmark = pytest.mark.usefixtures("fresh_registry")
+
 SCRIPT = "import governor; print(governor.submit('slow_step', {'seconds': 0, 'log': 'x'}))"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    before = registry.known()
-    yield
-    for name in set(registry.known()) - set(before):
-        registry.unregister(name)
 
 
 @pytest.mark.slow
