@@ -91,7 +91,7 @@ def describe_out_of_order(series: SeriesFile, *, shown: int = 5) -> str:
     rows = "1 row is" if len(lines) == 1 else f"{len(lines)} rows are"
     where = "line" if len(lines) == 1 else "lines"
     return (
-        f"{series.path}: {rows} earlier than the row before them ({where} {named}{more}); "
+        f"{series.path}: {rows} earlier than the row before ({where} {named}{more}); "
         "scored in file order, as NAB does. Give --sort to score them in time order."
     )
 
