@@ -1,14 +1,13 @@
 """`governor tasks …` and `governor gate …` as a user types them."""
 
 import json
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from governor.storage.db import dispose_engines
 from governor.tasks import registry
+from tests.support.read_only_db import read_only_database
 
 
 def setup_module() -> None:
@@ -85,30 +84,10 @@ def test_profile_with_no_finished_tasks_says_so(migrated, cli):
 
 
 @pytest.fixture
-def read_only(migrated: Engine, postgres_server_if_used) -> Iterator[None]:
-    """Make the database refuse writes as a read-only file or a read-only server would."""
-    dispose_engines()  # connections opened from now on see the database read-only
-    if migrated.dialect.name == "sqlite":
-        path = str(migrated.url.database)
-        if subprocess.run(["chattr", "+i", path], capture_output=True).returncode:
-            pytest.skip("chattr +i is not supported here (an immutable file stops root too)")
-        try:
-            yield
-        finally:
-            subprocess.run(["chattr", "-i", path], check=True)
-        return
-    name = migrated.url.database
-    postgres_server_if_used._admin(
-        f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'
-    )
-    yield
-
-
-@pytest.fixture
-def postgres_server_if_used(request: pytest.FixtureRequest, migrated: Engine):
-    if migrated.dialect.name == "sqlite":
-        return None
-    return request.getfixturevalue("postgres_server")
+def read_only(migrated: Engine) -> Iterator[None]:
+    """The database refuses writes as a read-only file or a read-only server would."""
+    with read_only_database(migrated):
+        yield
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,16 @@
 """Make a real database refuse writes, as a read-only file or a standby server does."""
 
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from governor.storage.db import dispose_engines
 
 
 def make_read_only(engine: Engine) -> None:
@@ -24,3 +31,34 @@ def make_read_only(engine: Engine) -> None:
 
     event.listen(engine, "connect", on_connect)
     engine.dispose()
+
+
+@contextmanager
+def read_only_database(engine: Engine) -> Iterator[None]:
+    """The database itself refuses writes to every connection opened from now on, in any process:
+    an immutable file for SQLite (`chattr +i`, which stops root too), or the database's
+    default_transaction_read_only for PostgreSQL."""
+    dispose_engines()
+    engine.dispose()
+    if engine.dialect.name == "sqlite":
+        path = str(engine.url.database)
+        if subprocess.run(["chattr", "+i", path], capture_output=True).returncode:
+            pytest.skip("chattr +i is not supported on this file system")
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", path], check=True)
+        return
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'ALTER DATABASE "{engine.url.database}" '
+                             "SET default_transaction_read_only = on"))  # fmt: skip
+        conn.commit()
+    try:
+        yield
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SET TRANSACTION READ WRITE"))
+            conn.execute(sa.text(f'ALTER DATABASE "{engine.url.database}" '
+                                 "RESET default_transaction_read_only"))  # fmt: skip
+            conn.commit()
+        engine.dispose()

@@ -3,7 +3,6 @@ every answer carries the browser defences, and a change from another site is ref
 
 import re
 
-import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -12,6 +11,7 @@ from governor.config import get_settings
 from governor.storage.db import session_scope
 from governor.web.app import create_app
 from governor.web.auth import SESSION_COOKIE
+from tests.support.read_only_db import read_only_database
 from tests.web.test_access import FAST, HTML, _cookie, app, user  # noqa: F401 (fixtures)
 from tests.web.test_health_and_home import client
 
@@ -34,16 +34,14 @@ def test_open_healthz_says_status_verdict_and_gate_only(migrated):
     assert details["schema"]["problems"][0]["object"] == "scratch_secret"
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_healthz_is_503_when_the_database_is_not_writable(migrated):
     with session_scope() as session:
         _, token = create_token(session, name="probe")
-    # PostgreSQL only: SQLite's read-only URI (mode=ro) is not read by the schema guard yet.
-    with migrated.connect() as conn:
-        conn.execute(sa.text(f'ALTER DATABASE "{migrated.url.database}" '
-                             "SET default_transaction_read_only = on"))  # fmt: skip
-        conn.commit()
-    migrated.dispose()
+    with read_only_database(migrated):
+        check_read_only_health(token)
+
+
+def check_read_only_health(token: str) -> None:
     response = TestClient(create_app(get_settings())).get("/healthz")
     signed = TestClient(create_app(get_settings()), headers={"Authorization": f"Bearer {token}"})
     details = signed.get("/healthz").json()
