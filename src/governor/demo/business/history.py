@@ -47,6 +47,7 @@ from governor.models.types import utcnow
 from governor.offers import service as offers
 from governor.revenue import ledger
 from governor.revenue import service as revenue
+from governor.revenue.orders import sync_orders_from_ledger
 from governor.revenue.reconcile import Window
 from governor.revenue.translate import balance_fact
 from governor.storage.db import describe, session_scope
@@ -412,7 +413,7 @@ def _settle_orders(session: Session, plan: planning.Plan, ids: _Ids, charges: _C
     cost, and the business's monthly costs."""
     # Loaded once and kept (see _write_objects): the services then find them in the session.
     kept = [*session.scalars(select(Order)), *session.scalars(select(Offer))]
-    offers.sync_orders_from_ledger(session, ids.orders.values())
+    sync_orders_from_ledger(session, ids.orders.values())
     if charges.paid_by:
         session.execute(
             update(table_of(Order))
