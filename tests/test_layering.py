@@ -20,16 +20,12 @@ def _package(module: str) -> str | None:
 def _imported(path: Path) -> set[str]:
     """Every governor module a file imports, at the top or inside a function."""
     found = set()
-    relative_base = ".".join(("governor", *path.relative_to(SRC).parent.parts))
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # from . import x / from .y import z
-                up = relative_base.split(".")[: len(relative_base.split(".")) - node.level + 1]
-                base = ".".join([*up, base] if base else up)
-            found |= {f"{base}.{alias.name}" for alias in node.names} | {base}
+            assert not node.level, f"{path}:{node.lineno}: Governor imports by absolute names"
+            found |= {f"{node.module}.{alias.name}" for alias in node.names} | {str(node.module)}
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute | ast.Name)
