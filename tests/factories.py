@@ -1,6 +1,7 @@
 """Rows for tests, as plain functions."""
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,8 +10,13 @@ from sqlalchemy.engine import Engine
 from governor.ids import new_id
 from governor.models import ExecutionTask, LedgerEntry
 from governor.models.types import utcnow
+from governor.offers import service as offers
+from governor.revenue.translate import EntryFact
+from governor.storage.db import session_scope
 
 TASKS = ExecutionTask.__table__
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+"""When make_order's orders are made."""
 
 
 def insert_task(engine: Engine, **values: Any) -> str:
@@ -50,3 +56,22 @@ def insert_entry(engine: Engine, **values: Any) -> str:
     with engine.begin() as conn:
         conn.execute(sa.insert(LedgerEntry.__table__).values(**row))
     return str(row["id"])
+
+
+def make_order(engine: Engine, **order: object) -> dict[str, str]:
+    """An idea, a live USD offer at 49.00 and a customer; an order unless told otherwise."""
+    with session_scope(engine) as session:
+        idea = offers.create_idea(session, title="AI resume rewriter", status="live")
+        offer = offers.create_offer(session, idea_id=idea.id, title="Resume rewrite",
+                                    price_minor=4900, currency="USD")  # fmt: skip
+        customer = offers.create_customer(session, name="Ada Adler", email="ada@example.com")
+        made = offers.create_order(session, offer_id=offer.id, customer_id=customer.id,
+                                   created_at=T0, **order)  # type: ignore[arg-type]  # fmt: skip
+        return {"idea": idea.id, "offer": offer.id, "customer": customer.id, "order": made.id}
+
+
+def charge_fact(ids: dict[str, str], ref: str, status: str, at: datetime) -> EntryFact:
+    """A USD charge of 49.00 for make_order's order, as Stripe states it."""
+    return EntryFact(kind="charge", source_ref=ref, amount_minor=4900, currency="usd",
+                     status=status, occurred_at=at, charge_id=ref, order_id=ids["order"],
+                     offer_id=ids["offer"], idea_id=ids["idea"])  # fmt: skip

@@ -53,7 +53,7 @@ def test_the_history_arrives_through_stripe_webhooks(migrated: Engine, configure
     # knows nothing of this history: the history must not depend on it.
     configure(stripe_api_key="sk_test_elsewhere", stripe_api_base="http://127.0.0.1:9")
     summary = populate(migrated, get_settings(), seed=3, days=4, end=END)
-    # Every Stripe event was POSTed, signed, to Governor's door, and handled.
+    # Every Stripe event was handed, signed, to Governor's webhook door, and handled.
     assert summary.stripe_events > 20 and summary.events_unhandled == 0
     assert count(migrated, StripeEvent, StripeEvent.origin == "webhook") == summary.stripe_events
     with session_scope(migrated, readonly=True) as session:

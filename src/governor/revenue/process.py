@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from governor.alerts.service import raise_alert
 from governor.models import StripeBalanceTransaction
-from governor.offers.service import sync_orders_after_events
 from governor.revenue import inbox, ledger, pressure
 from governor.revenue.currency import format_minor
+from governor.revenue.orders import sync_orders_after_events
 from governor.revenue.translate import (
     balance_fact,
     balance_facts,

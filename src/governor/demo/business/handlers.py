@@ -19,6 +19,7 @@ from governor.errors import NotFound
 from governor.models import Idea, Offer, Order
 from governor.models.types import utcnow
 from governor.offers import service as offers
+from governor.revenue.orders import sync_orders_from_ledger
 from governor.storage.db import session_scope
 
 _tracer = trace.get_tracer("governor.demo")
@@ -86,7 +87,7 @@ def fulfill_order(ctx: Any) -> dict[str, Any]:
         if order is None:
             raise NotFound(f"No order {order_id}.")
         if order.paid_at is None:  # the charge may have reached the ledger since
-            offers.sync_orders_from_ledger(session, [order_id])
+            sync_orders_from_ledger(session, [order_id])
         status, currency, amount = order.status, order.currency, order.amount_minor
     if status == "failed":
         return {"order_id": order_id, "skipped": "its payment failed"}

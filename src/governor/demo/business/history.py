@@ -2,34 +2,33 @@
 
 Ideas, offers, customers and orders go through the offers service. Money goes through Stripe:
 a Stripe stand-in's store, its clock set to each moment of the plan, records the charges,
-refunds, disputes and payouts, and Governor's own web app (served in this process) receives
-every event it recorded, signed, at POST /webhooks/stripe; the inbox's system task handles them
-as in production. Stripe's balance transactions (the fees, what each payout carried) are then
-stored as `stripe sync` stores them, and a reconciliation compares the two. Only the agents'
-past tasks and their spans, which cannot be run again in the past, are inserted directly.
+refunds, disputes and payouts, and Governor's webhook door (revenue/webhook.py, what POST
+/webhooks/stripe runs: verify the signature, store in group commits) receives every event it
+recorded, signed; the inbox's system task handles them as in production. Stripe's balance
+transactions (the fees, what each payout carried) are then stored as `stripe sync` stores
+them, and a reconciliation compares the two. Only the agents' past tasks and their spans,
+which cannot be run again in the past, are inserted directly.
 """
 
 import asyncio
 import logging
 import secrets
 import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import SecretStr
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from governor import jobs
 from governor.config import Settings
-from governor.demo.background_server import BackgroundServer
 from governor.demo.business import plan as planning
 from governor.demo.business.catalog import EMAIL_DOMAIN
 from governor.demo.business.scenarios import get as get_scenario
-from governor.demo.stripe_server import Clock, StripeStore, deliver
+from governor.demo.stripe_server import Clock, StripeStore
+from governor.demo.stripe_server.webhooks import encode, sign
 from governor.errors import BadInput, GovernorError
 from governor.ids import new_id
 from governor.models import (
@@ -47,14 +46,14 @@ from governor.models.types import utcnow
 from governor.offers import service as offers
 from governor.revenue import ledger
 from governor.revenue import service as revenue
+from governor.revenue.orders import sync_orders_from_ledger
 from governor.revenue.reconcile import Window
 from governor.revenue.translate import balance_fact
+from governor.revenue.webhook import Receiver, verify
 from governor.storage.db import describe, session_scope
 
 log = logging.getLogger(__name__)
 
-DELIVERY_THREADS = 6
-"""Concurrent webhook deliveries: Governor's door commits concurrent arrivals together."""
 CHUNK = 2000
 
 
@@ -185,34 +184,20 @@ def populate(
     store = StripeStore(clock=Clock(plan.start), seed=seed)
     charges = _make_money(store, plan, ids)
     mark = lap("stripe", mark)
-    secret = "whsec_demo_" + secrets.token_hex(16)
-    door = settings.model_copy(
-        update={
-            # Governor's door writes where this demo writes, with a secret of the demo's own.
-            "database_url": engine.url.render_as_string(hide_password=False),
-            "stripe_webhook_secrets": SecretStr(secret),
-            "stripe_api_key": None,
-            "stripe_api_base": None,
-        }
-    )
-    # The web app is imported here: it loads the whole of Governor's web side.
-    from governor.web.app import create_app
-
-    with BackgroundServer(create_app(door)) as governor:
-        _deliver(store, f"{governor.url}/webhooks/stripe", secret)
-        mark = lap("webhooks", mark)
-        # The inbox is handled with the demo's settings: with no Stripe API to ask (the live
-        # stand-in that serve --demo configures knows nothing of this history), the fees come
-        # from the balance transactions below. The handler runs the door queued then find
-        # nothing left to do.
-        revenue.process_inbox(engine, door)
-        _run_queued(engine)
-        mark = lap("inbox", mark)
+    _deliver(store, engine)
+    mark = lap("webhooks", mark)
+    # The inbox is handled with no Stripe API to ask (the live stand-in that serve --demo
+    # configures knows nothing of this history): the fees come from the balance transactions
+    # below. The handler runs the door queued then find nothing left to do.
+    offline = settings.model_copy(update={"stripe_api_key": None, "stripe_api_base": None})
+    revenue.process_inbox(engine, offline)
+    _run_queued(engine)
+    mark = lap("inbox", mark)
     store.clock.set(plan.end)
     with session_scope(engine) as session:
         _record_balance(session, store)
     window = Window(plan.start - planning.DAY, plan.end + timedelta(minutes=1))
-    outcome = revenue.reconcile_window(engine, door, window)  # against what is now stored
+    outcome = revenue.reconcile_window(engine, offline, window)  # against what is now stored
     mark = lap("reconcile", mark)
     for task in plan.all_tasks():
         task.id = new_id("task")
@@ -375,16 +360,19 @@ def _make_money(store: StripeStore, plan: planning.Plan, ids: _Ids) -> _Charges:
     return made
 
 
-def _deliver(store: StripeStore, url: str, secret: str) -> int:
-    """POST every recorded event, signed, from a few threads at once; all must be accepted."""
-    events = list(reversed(store.all("events")))  # oldest first
-    chunks = [events[i::DELIVERY_THREADS] for i in range(DELIVERY_THREADS)]
-    with ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="demo-webhooks") as pool:
-        done = list(pool.map(lambda chunk: deliver(chunk, url, secret), chunks))
-    refused = Counter(d.status_code for sent in done for d in sent if d.status_code != 200)
-    if refused:
-        raise RuntimeError(f"Governor refused demo webhooks: {dict(refused)} (status: count)")
-    return len(events)
+def _deliver(store: StripeStore, engine: Engine) -> int:
+    """Hand every recorded event, signed with a secret of the demo's own, to Governor's webhook
+    door, as POST /webhooks/stripe does (without the HTTP): verified, then stored."""
+    jobs.load()  # the door queues the inbox's handler, a system task
+    secret = "whsec_demo_" + secrets.token_hex(16)
+    receiver = Receiver(engine)
+    stored = []
+    for event in reversed(store.all("events")):  # oldest first
+        payload = encode(event)
+        stored.append(receiver.receive(verify(payload.encode(), sign(payload, secret), [secret])))
+    for done in stored:
+        done.result()  # stored, or the door's error
+    return len(stored)
 
 
 def _record_balance(session: Session, store: StripeStore) -> None:
@@ -412,7 +400,7 @@ def _settle_orders(session: Session, plan: planning.Plan, ids: _Ids, charges: _C
     cost, and the business's monthly costs."""
     # Loaded once and kept (see _write_objects): the services then find them in the session.
     kept = [*session.scalars(select(Order)), *session.scalars(select(Offer))]
-    offers.sync_orders_from_ledger(session, ids.orders.values())
+    sync_orders_from_ledger(session, ids.orders.values())
     if charges.paid_by:
         session.execute(
             update(table_of(Order))
