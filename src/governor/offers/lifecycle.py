@@ -54,9 +54,17 @@ def set_status(
     at: datetime | None = None,
 ) -> OfferStatusChangeOut:
     """Move an offer to `status` if its current status allows it, and record why and by whom."""
-    offer = _offer(session, offer_id, lock=True)
     if status not in MOVES:
         raise BadInput(f"Unknown offer status '{status}'.", hint=f"Use one of: {', '.join(MOVES)}.")
+    why = " ".join((reason or "").split())
+    if not why or not why.isprintable():
+        raise BadInput(
+            "A status change needs a reason, in printable text.",
+            hint="Say why, e.g. --reason 'sold out'.",
+        )
+    if len(why) > MAX_REASON:
+        raise BadInput(f"A reason may have at most {MAX_REASON} characters, not {len(why)}.")
+    offer = _offer(session, offer_id, lock=True)
     allowed = MOVES[offer.status]
     if status not in allowed:
         moves = ", ".join(allowed) if allowed else "none: retired is final"
@@ -64,11 +72,6 @@ def set_status(
             f"Offer {offer_id} is {offer.status}; it cannot become {status}.",
             hint=f"From {offer.status} it can become: {moves}.",
         )
-    why = " ".join((reason or "").split())
-    if not why:
-        raise BadInput("A status change needs a reason.", hint="Say why, e.g. --reason 'sold out'.")
-    if len(why) > MAX_REASON:
-        raise BadInput(f"A reason may have at most {MAX_REASON} characters, not {len(why)}.")
     when = at or utcnow()
     if when.utcoffset() is None:
         raise BadInput(f"{when.isoformat()} has no time zone; give times in UTC.")
@@ -107,6 +110,8 @@ def set_stripe_refs(
     """Record the ids of what sells the offer in Stripe (made there, never by Governor)."""
     offer = _offer(session, offer_id, lock=True)
     given = {"product": product, "price": price, "payment_link": payment_link}
+    if all(value is None for value in given.values()):
+        raise BadInput("No Stripe id given.", hint="Give a product, a price or a payment link.")
     for name, value in given.items():
         if value is None:
             continue

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Row(BaseModel):
@@ -47,6 +47,13 @@ class OfferStatusChangeOut(_Row):
     actor: str
     task_id: str | None
     reason: str | None
+
+
+class OfferStatusIn(BaseModel):
+    """A status change asked for through the API: where to, and why."""
+
+    status: str = Field(description="live, paused or retired (retired is final)")
+    reason: str = Field(description="why; kept in the offer's history", max_length=2000)
 
 
 class CustomerOut(_Row):
