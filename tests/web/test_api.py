@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from governor.auth.service import create_token
 from governor.config import get_settings
 from governor.models.types import utcnow
+from governor.offers import service as offers
 from governor.storage.db import session_scope
 from governor.tasks import gate
 from governor.web.app import create_app
@@ -86,8 +87,6 @@ def test_metrics_count_tasks_money_and_the_gate(api, migrated):
 
 
 def test_ideas_offers_and_orders_list_and_show_with_their_links(api, migrated):
-    from governor.offers import service as offers
-
     with session_scope() as session:
         idea = offers.create_idea(session, title="SEO audit reports")
         offer = offers.create_offer(session, idea_id=idea.id, title="Audit", price_minor=4900,
@@ -104,8 +103,6 @@ def test_ideas_offers_and_orders_list_and_show_with_their_links(api, migrated):
 
 
 def test_an_offers_status_changes_through_the_api_and_its_history_reads_back(api, migrated):
-    from governor.offers import service as offers
-
     with session_scope() as session:
         idea = offers.create_idea(session, title="SEO audits")
         offer = offers.create_offer(session, idea_id=idea.id, title="Audit", price_minor=4900,
