@@ -73,6 +73,7 @@ def test_an_offer_made_inside_a_task_names_the_task(migrated: Engine):
     with session_scope(migrated, readonly=True) as session:
         offer = service.get_offer(session, made.id)
         assert offer.created_by_task_id == task_id
+        assert [t.id for t in offer.tasks] == [task_id]  # the offer lists the task that made it
         assert [(h.actor, h.task_id) for h in offer.history] == [(f"task:{task_id}", task_id)] * 2
         assert service.get_offer(session, ids["offer"]).created_by_task_id is None
 

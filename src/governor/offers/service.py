@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from governor.errors import BadInput, NotFound
@@ -438,7 +438,10 @@ def get_offer(session: Session, offer_id: str, *, limit: int = DETAIL_LIMIT) -> 
         select(Order.status, func.count()).where(Order.offer_id == offer_id).group_by(Order.status)
     )
     by_status = Counter({str(status): int(n) for status, n in counted})
-    tasks, total = _tasks(session, ExecutionTask.offer_id == offer_id, limit)
+    worked = ExecutionTask.offer_id == offer_id
+    if offer.created_by_task_id:  # the task that made it, submitted before the offer existed
+        worked = or_(worked, ExecutionTask.id == offer.created_by_task_id)
+    tasks, total = _tasks(session, worked, limit)
     return OfferDetail(
         **OfferOut.model_validate(offer).model_dump(),
         idea=IdeaOut.model_validate(idea) if idea is not None else None,
