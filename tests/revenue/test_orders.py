@@ -49,8 +49,13 @@ def test_a_sale_of_a_retired_offer_is_booked_and_raises_an_alert(
         gone, later = made[0].id, made[1].id
         lifecycle.set_status(session, gone, "retired", reason="v2", at=start - timedelta(days=1))
         lifecycle.set_status(session, later, "retired", reason="v3", at=start + timedelta(days=1))
-    for offer_id in (gone, later):  # a payment link still active in Stripe: no order here
+    sold = [
         stand_in.store.create_charge(4900, "usd", metadata={"offer_id": offer_id})
+        for offer_id in (gone, later)
+    ]  # a payment link still active in Stripe: no order here
+    deliver(stand_in, webhook_url)
+    process(migrated)
+    stand_in.store.refund(sold[0]["id"])  # its refund is no second sale
     deliver(stand_in, webhook_url)
     process(migrated)
     with session_scope(readonly=True) as session:
@@ -59,3 +64,4 @@ def test_a_sale_of_a_retired_offer_is_booked_and_raises_an_alert(
     assert sorted(e["offer_id"] for e in charges) == sorted([gone, later])  # money is kept
     assert [(a.kind, a.details["offer_id"]) for a in alerts] == [("offer_retired_sale", gone)]
     assert "Retired offer" in alerts[0].title and "49.00 USD" in alerts[0].title
+    assert alerts[0].count == 1 and alerts[0].details["charge"] == sold[0]["id"]

@@ -136,13 +136,18 @@ def check_takes_orders(offer: Offer) -> None:
 
 
 def flag_retired_sales(session: Session, events: Sequence[dict[str, Any]]) -> int:
-    """Alert `offer_retired_sale` for each succeeded charge these events brought for an offer
-    retired before it was paid; the money stays booked. Returns how many charges it found."""
+    """Alert `offer_retired_sale` for each `charge.succeeded` among these events whose charge
+    (already in the ledger) paid an offer retired before it; the money stays booked. Returns
+    how many such charges it found."""
     refs = sorted(
         {
             str(obj["id"])
-            for obj in ((e.get("data") or {}).get("object") or {} for e in events)
-            if obj.get("object") == "charge" and obj.get("id")
+            for obj in (
+                (e.get("data") or {}).get("object") or {}
+                for e in events
+                if e.get("type") == "charge.succeeded"
+            )
+            if obj.get("id")
         }
     )
     if not refs:
