@@ -1,6 +1,7 @@
 """The demo business: its history through Governor's webhook path on SQLite and PostgreSQL, the
 same business for the same seed, refusing real data, the live business, --scale."""
 
+import asyncio
 import importlib
 import json
 import time
@@ -37,6 +38,8 @@ from governor.storage.db import create_engine, get_engine, session_scope
 from governor.storage.guard import check_schema
 from governor.storage.migrate import migrate
 from governor.tasks import registry
+from governor.tasks import service as tasks_service
+from governor.tasks.embedded import EmbeddedExecutor
 from governor.web.app import create_app
 from tests.factories import insert_entry
 
@@ -222,3 +225,32 @@ def _fulfilled(engine: Engine, order_ids: list[str]) -> list[str]:
     with session_scope(engine, readonly=True) as session:
         query = select(Order.id).where(Order.id.in_(order_ids), Order.fulfilled_at.is_not(None))
         return list(session.scalars(query))
+
+
+def test_the_create_offer_task_is_named_by_the_offers_it_makes_and_puts_live(
+    migrated: Engine, demo_handlers: None
+):
+    with session_scope(migrated) as session:
+        fresh = offers.create_idea(session, title="Logo maker", status="building").id
+        drafted = offers.create_idea(session, title="CV checker", status="building").id
+        draft = offers.create_offer(session, idea_id=drafted, title="CV check", price_minor=900,
+                                    currency="usd", status="draft").id  # fmt: skip
+        made_by = {
+            idea: tasks_service.submit(session, "create_offer", {"idea_id": idea}, idea_id=idea)
+            for idea in (fresh, drafted)
+        }
+    executor = EmbeddedExecutor(migrated, concurrency=2, lease_s=5)
+    try:
+        asyncio.run(asyncio.wait_for(executor.run_until_idle(), timeout=60))
+    finally:
+        executor.close()
+    with session_scope(migrated, readonly=True) as session:
+        (made,) = offers.list_offers(session, idea_id=fresh)
+        assert made.created_by_task_id == made_by[fresh]
+        assert [h.actor for h in offers.get_offer(session, made.id).history] == [
+            f"task:{made_by[fresh]}"
+        ]
+        went_live = offers.get_offer(session, draft)
+    assert went_live.status == "live" and went_live.created_by_task_id is None
+    assert [(h.to_status, h.actor) for h in went_live.history] == [
+        ("draft", "system"), ("live", f"task:{made_by[drafted]}")]  # fmt: skip

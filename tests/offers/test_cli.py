@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from governor.cli.business import ideas, offers, orders
-from governor.errors import NotFound
+from governor.errors import BadInput, NotFound
 from governor.offers import service
 from governor.storage.db import get_engine, session_scope
 from governor.storage.migrate import migrate
@@ -62,3 +62,32 @@ def test_unknown_ids_and_statuses_are_governor_errors(sqlite_db: Engine):
 @pytest.fixture(autouse=True)
 def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # Rich tables: no ids cut short
+
+
+def test_status_history_and_stripe_ids_from_the_command_line(sqlite_db: Engine):
+    ids = make_order(sqlite_db)
+    runner = CliRunner()
+    paused = runner.invoke(offers, ["status", ids["offer"], "paused", "--reason", "restock"])
+    assert paused.exit_code == 0, paused.output
+    assert "live → paused (restock)" in paused.stdout
+    retired = runner.invoke(
+        offers, ["status", ids["offer"], "retired", "--reason", "replaced", "--json"]
+    )
+    assert json.loads(retired.stdout)["to_status"] == "retired"
+    again = runner.invoke(offers, ["status", ids["offer"], "live", "--reason", "oops"])
+    assert isinstance(again.exception, BadInput) and "retired is final" in str(again.exception.hint)
+    linked = runner.invoke(offers, ["stripe", ids["offer"], "--payment-link", "plink_1Q", "--json"])
+    assert json.loads(linked.stdout)["stripe_payment_link_id"] == "plink_1Q"
+
+    history = json.loads(runner.invoke(offers, ["history", ids["offer"], "--json"]).stdout)
+    assert [(h["from_status"], h["to_status"], h["reason"]) for h in history] == [
+        (None, "live", "created"),
+        ("live", "paused", "restock"),
+        ("paused", "retired", "replaced"),
+    ]
+    assert history[1]["actor"].startswith("cli:")
+    shown = runner.invoke(offers, ["show", ids["offer"]])
+    assert shown.exit_code == 0, shown.output
+    assert "Status history" in shown.stdout and "restock" in shown.stdout
+    assert "plink_1Q" in shown.stdout
+    assert json.loads(runner.invoke(offers, ["show", ids["offer"], "--json"]).stdout)["history"]

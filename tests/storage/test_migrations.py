@@ -65,3 +65,39 @@ def test_downgrade_to_base_and_back(migrated: Engine):
         assert "execution_tasks" not in sa.inspect(conn).get_table_names()
     migrate(migrated, "upgrade", "head", backup=False)
     assert check_schema(migrated).problems == []
+
+
+def test_offer_lifecycle_back_fills_a_creation_row_and_downgrades_cleanly(engine: Engine):
+    migrate(engine, "upgrade", "0010", backup=False)
+    offer = {"id": "offer_01old", "idea_id": None, "title": "Audit", "price_minor": 4900,
+             "currency": "usd", "status": "paused",
+             "created_at": "2026-03-02 09:30:00+00:00"}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO offers (id, idea_id, title, price_minor, currency, status, "
+                    "created_at) VALUES (:id, :idea_id, :title, :price_minor, :currency, "
+                    ":status, :created_at)"),
+            offer,
+        )  # fmt: skip
+        conn.execute(  # an order holds on to the offer (RESTRICT): the offers table stays
+            sa.text("INSERT INTO orders (id, offer_id, amount_minor, currency, status, created_at) "
+                    "VALUES ('order_01old', 'offer_01old', 4900, 'usd', 'paid', :created_at)"),
+            {"created_at": offer["created_at"]},
+        )  # fmt: skip
+    migrate(engine, "upgrade", "0011", backup=False)
+    with engine.connect() as conn:
+        (row,) = conn.execute(sa.text("SELECT * FROM offer_status_changes")).mappings().all()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("offers")}
+    assert (row["id"], row["offer_id"], row["from_status"], row["to_status"], row["actor"]) == (
+        "osc_offer_01old", "offer_01old", None, "paused", "migration",
+    )  # fmt: skip
+    assert {"stripe_product_id", "stripe_payment_link_id", "created_by_task_id"} <= columns
+    migrate(engine, "downgrade", "0010", backup=False)
+    with engine.connect() as conn:
+        assert "offer_status_changes" not in sa.inspect(conn).get_table_names()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("offers")}
+        kept = conn.execute(sa.text("SELECT id, status FROM offers")).all()
+    assert "created_by_task_id" not in columns and "stripe_price_id" not in columns
+    assert [tuple(r) for r in kept] == [("offer_01old", "paused")]
+    migrate(engine, "upgrade", "head", backup=False)
+    assert check_schema(engine).problems == []

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from governor.auth.service import create_token
 from governor.config import get_settings
 from governor.models.types import utcnow
+from governor.offers import service as offers
 from governor.storage.db import session_scope
 from governor.tasks import gate
 from governor.web.app import create_app
@@ -86,8 +87,6 @@ def test_metrics_count_tasks_money_and_the_gate(api, migrated):
 
 
 def test_ideas_offers_and_orders_list_and_show_with_their_links(api, migrated):
-    from governor.offers import service as offers
-
     with session_scope() as session:
         idea = offers.create_idea(session, title="SEO audit reports")
         offer = offers.create_offer(session, idea_id=idea.id, title="Audit", price_minor=4900,
@@ -101,3 +100,27 @@ def test_ideas_offers_and_orders_list_and_show_with_their_links(api, migrated):
     shown = api.get(f"/api/orders/{order.id}").json()
     assert [e["source_ref"] for e in shown["ledger"]] == ["ch_order"]
     assert api.get("/api/orders/order_missing").status_code == 404
+
+
+def test_an_offers_status_changes_through_the_api_and_its_history_reads_back(api, migrated):
+    with session_scope() as session:
+        idea = offers.create_idea(session, title="SEO audits")
+        offer = offers.create_offer(session, idea_id=idea.id, title="Audit", price_minor=4900,
+                                    currency="usd")  # fmt: skip
+    url = f"/api/offers/{offer.id}"
+    moved = api.post(f"{url}/status", json={"status": "paused", "reason": "restock"})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["to_status"], moved.json()["actor"]) == ("paused", "token:script")
+    refused = api.post(f"{url}/status", json={"status": "draft", "reason": "undo"})
+    assert refused.status_code == 400
+    assert refused.json()["hint"] == "From paused it can become: live, retired."
+    missing = api.post(f"{url}/status", json={"status": "live"})
+    assert missing.status_code == 400 and "reason" in missing.text
+    assert api.post("/api/offers/offer_nope/status",
+                    json={"status": "live", "reason": "x"}).status_code == 404  # fmt: skip
+    history = api.get(f"{url}/history").json()
+    assert [(h["from_status"], h["to_status"]) for h in history] == [
+        (None, "live"), ("live", "paused")]  # fmt: skip
+    assert api.get(url).json()["status"] == "paused"
+    anonymous = TestClient(api.app).post(f"{url}/status", json={"status": "live", "reason": "x"})
+    assert anonymous.status_code == 401

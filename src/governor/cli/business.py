@@ -1,4 +1,4 @@
-"""`governor ideas|offers|orders …`: list and show what the business sells and to whom."""
+"""`governor ideas|offers|orders …`: what the business sells and to whom; offers' statuses."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -168,10 +168,100 @@ def show_offer(offer_id: str, as_json: bool = JSON) -> None:
     console.print(f"[bold]price[/bold]: {_money(offer.price_minor, offer.currency)}")
     if offer.idea is not None:
         console.print(f"[bold]idea[/bold]: {offer.idea.id} {offer.idea.title}")
+    for name in STRIPE_FIELDS:
+        if getattr(offer, name):
+            console.print(f"[bold]{name}[/bold]: {getattr(offer, name)}")
+    print_table(_history_table(offer.history))
     counts = ", ".join(f"{n} {status}" for status, n in offer.orders_by_status.items())
     console.print(f"[bold]orders[/bold]: {offer.orders_total} ({counts or 'none yet'})")
     print_table(_order_table(offer.orders, f"Newest orders ({len(offer.orders)})"))
     print_table(_task_table(offer.tasks, f"Tasks ({len(offer.tasks)} of {offer.tasks_total})"))
+
+
+STRIPE_FIELDS = ("stripe_product_id", "stripe_price_id", "stripe_payment_link_id",
+                 "created_by_task_id")  # fmt: skip
+
+
+def _history_table(changes: list[Any]) -> Any:
+    from rich.table import Table
+
+    table = Table("at", "from", "to", "actor", "reason", title="Status history")
+    for c in changes:
+        table.add_row(_when(c.at), c.from_status or "", c.to_status, c.actor, c.reason or "")
+    return table
+
+
+def _write(work: Callable[["Session"], Any]) -> Any:
+    from governor.storage.db import session_scope
+
+    with session_scope(guarded_engine()) as session:
+        return work(session)
+
+
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@offers.command("status")
+def set_offer_status(
+    offer_id: str,
+    status: str = typer.Argument(..., help="live, paused or retired (retired is final)."),
+    reason: str = typer.Option(..., "--reason", help="Why; kept in the offer's history."),
+    as_json: bool = JSON,
+) -> None:
+    """Move an offer along its lifecycle: draft → live ⇄ paused → retired."""
+    from governor.offers import lifecycle
+    from governor.offers.schemas import dump
+
+    change = _write(
+        lambda s: lifecycle.set_status(s, offer_id, status, reason=reason, actor=_actor())
+    )
+    if as_json:
+        print_json(dump(change))
+        return
+    console.print(f"Offer {offer_id}: {change.from_status} → {change.to_status} ({change.reason})")
+
+
+@offers.command("history")
+def offer_history(offer_id: str, as_json: bool = JSON) -> None:
+    """Every status change of an offer, oldest first: when, who, why."""
+    from governor.offers import lifecycle
+    from governor.offers.schemas import dump
+
+    changes = _read(lambda s: lifecycle.history(s, offer_id))
+    if as_json:
+        print_json(dump(changes))
+        return
+    print_table(_history_table(changes))
+
+
+@offers.command("stripe")
+def set_offer_stripe(
+    offer_id: str,
+    product: str | None = typer.Option(None, "--product", help="Its Stripe product (prod_…)."),
+    price: str | None = typer.Option(None, "--price", help="Its Stripe price (price_…)."),
+    payment_link: str | None = typer.Option(
+        None, "--payment-link", help="Its Stripe payment link (plink_…)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Record the Stripe ids that sell an offer (made in Stripe: Governor creates none)."""
+    from governor.offers import lifecycle
+    from governor.offers.schemas import OfferOut, dump
+
+    offer = _write(
+        lambda s: OfferOut.model_validate(
+            lifecycle.set_stripe_refs(
+                s, offer_id, product=product, price=price, payment_link=payment_link
+            )
+        )
+    )
+    if as_json:
+        print_json(dump(offer))
+        return
+    _fields(offer, ("id", *STRIPE_FIELDS[:3]))
 
 
 # orders --------------------------------------------------------------------------------------

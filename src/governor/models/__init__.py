@@ -12,7 +12,7 @@ from governor.models.analytics import (
 )
 from governor.models.audits import FsarRecord
 from governor.models.base import Base
-from governor.models.business import Customer, Idea, Offer, Order
+from governor.models.business import Customer, Idea, Offer, OfferStatusChange, Order
 from governor.models.gate import GateEvent
 from governor.models.monitors import Finding, MonitorState
 from governor.models.revenue import (
@@ -42,6 +42,7 @@ __all__ = [
     "LedgerHourly",
     "MonitorState",
     "Offer",
+    "OfferStatusChange",
     "Order",
     "ReconciliationRun",
     "RollupChange",

@@ -1,4 +1,4 @@
-"""Tables of what the business sells and to whom: ideas, offers, customers and orders."""
+"""Tables of what the business sells and to whom: ideas, offers and their history, orders."""
 
 from datetime import datetime
 
@@ -36,6 +36,27 @@ class Offer(Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default="draft")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Stripe's ids of what sells the offer there; recorded, never created by Governor.
+    stripe_product_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
+    stripe_price_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
+    stripe_payment_link_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
+    created_by_task_id: Mapped[str | None] = mapped_column(String(40))  # the task that made it
+
+
+class OfferStatusChange(Base):
+    """One move of an offer's status (its creation included): when, by whom, and why."""
+
+    __tablename__ = "offer_status_changes"
+    __table_args__ = (Index(None, "offer_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)  # osc_<…>
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(16))  # None: the offer was created
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))  # task:<id>, user:<name> or cli
+    task_id: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Customer(Base):

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Row(BaseModel):
@@ -30,6 +30,30 @@ class OfferOut(_Row):
     currency: str
     status: str
     created_at: datetime
+    stripe_product_id: str | None = None
+    stripe_price_id: str | None = None
+    stripe_payment_link_id: str | None = None
+    created_by_task_id: str | None = None
+
+
+class OfferStatusChangeOut(_Row):
+    """One move of an offer's status: from (None when it was created), to, when, who, why."""
+
+    id: str
+    offer_id: str
+    from_status: str | None
+    to_status: str
+    at: datetime
+    actor: str
+    task_id: str | None
+    reason: str | None
+
+
+class OfferStatusIn(BaseModel):
+    """A status change asked for through the API: where to, and why."""
+
+    status: str = Field(description="live, paused or retired (retired is final)")
+    reason: str = Field(description="why; kept in the offer's history", max_length=2000)
 
 
 class CustomerOut(_Row):
@@ -102,9 +126,11 @@ class IdeaDetail(IdeaOut):
 
 
 class OfferDetail(OfferOut):
-    """An offer with its idea, the newest of its orders and of its tasks, and order counts."""
+    """An offer with its idea, its status history, the newest of its orders and of its tasks,
+    and order counts."""
 
     idea: IdeaOut | None
+    history: list[OfferStatusChangeOut]
     orders: list[OrderOut]
     orders_total: int
     orders_by_status: dict[str, int]

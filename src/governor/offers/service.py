@@ -4,7 +4,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from governor.errors import BadInput, NotFound
@@ -12,6 +12,7 @@ from governor.ids import new_id
 from governor.models import Customer, ExecutionTask, Idea, LedgerEntry, Offer, Order
 from governor.models.base import table_of
 from governor.models.types import utcnow
+from governor.offers import lifecycle
 from governor.offers.schemas import (
     CustomerOut,
     IdeaDetail,
@@ -68,9 +69,15 @@ def create_offer(
     currency: str,
     status: str = "live",
     created_at: datetime | None = None,
+    actor: str | None = None,
+    stripe: dict[str, str] | None = None,
 ) -> Offer:
-    """Put something up for sale: a price in integer minor units of a known ISO currency."""
-    _check_status(status, OFFER_STATUSES, "offer")
+    """Put something up for sale: a price in integer minor units of a known ISO currency.
+
+    Its first history row names `actor` (else the running task); `stripe` may give its Stripe
+    ids (product, price, payment_link), made in Stripe beforehand.
+    """
+    _check_status(status, ("draft", "live"), "new offer")
     _require(session, Idea, idea_id)
     offer = Offer(
         id=new_id("offer"),
@@ -83,6 +90,9 @@ def create_offer(
     )
     session.add(offer)
     session.flush()
+    lifecycle.record_created(session, offer, actor=actor)
+    if stripe:
+        lifecycle.set_stripe_refs(session, offer.id, **stripe)
     return offer
 
 
@@ -120,6 +130,7 @@ def create_order(
 ) -> Order:
     """A pending order of an offer, at the offer's price and currency unless given."""
     offer = _require(session, Offer, offer_id)
+    lifecycle.check_takes_orders(offer)
     if offer.status not in ("live", "paused") and amount_minor is None:
         raise BadInput(
             f"Offer {offer_id} is {offer.status}; only live offers take orders at their price.",
@@ -328,10 +339,14 @@ def get_offer(session: Session, offer_id: str, *, limit: int = DETAIL_LIMIT) -> 
         select(Order.status, func.count()).where(Order.offer_id == offer_id).group_by(Order.status)
     )
     by_status = Counter({str(status): int(n) for status, n in counted})
-    tasks, total = _tasks(session, ExecutionTask.offer_id == offer_id, limit)
+    worked = ExecutionTask.offer_id == offer_id
+    if offer.created_by_task_id:  # the task that made it, submitted before the offer existed
+        worked = or_(worked, ExecutionTask.id == offer.created_by_task_id)
+    tasks, total = _tasks(session, worked, limit)
     return OfferDetail(
         **OfferOut.model_validate(offer).model_dump(),
         idea=IdeaOut.model_validate(idea) if idea is not None else None,
+        history=lifecycle.history(session, offer_id),
         orders=[OrderOut.model_validate(o) for o in orders],
         orders_total=sum(by_status.values()),
         orders_by_status=dict(sorted(by_status.items())),

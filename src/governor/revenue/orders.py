@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from governor.models import LedgerEntry, Order
+from governor.revenue.retired_sales import alert_retired_offer_sales
 from governor.revenue.translate import NO_MONEY_STATUSES
 
 
@@ -103,5 +104,7 @@ def orders_of_events(session: Session, events: Sequence[dict[str, Any]]) -> set[
 
 
 def sync_orders_after_events(session: Session, events: Sequence[dict[str, Any]]) -> int:
-    """After a batch of Stripe events reached the ledger: update the orders they concern."""
+    """After a batch of Stripe events reached the ledger: update the orders they concern, and
+    alert sales of retired offers."""
+    alert_retired_offer_sales(session, events)
     return sync_orders_from_ledger(session, orders_of_events(session, events))

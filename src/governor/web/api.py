@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from governor.alerts.service import list_alerts
@@ -23,12 +23,15 @@ from governor.models import Finding
 from governor.models.base import Base
 from governor.monitors import service as monitors
 from governor.monitors.schemas import FindingOut
+from governor.offers import lifecycle
 from governor.offers import service as offers
 from governor.offers.schemas import (
     IdeaDetail,
     IdeaOut,
     OfferDetail,
     OfferOut,
+    OfferStatusChangeOut,
+    OfferStatusIn,
     OrderDetail,
     OrderOut,
 )
@@ -159,6 +162,26 @@ def offer_list(session: Reader, status: str | None = None, idea_id: str | None =
 def offer(session: Reader, offer_id: str) -> OfferDetail:
     """One offer with its idea, its orders and the tasks that made it."""
     return offers.get_offer(session, offer_id)
+
+
+@router.get("/offers/{offer_id}/history", response_model=list[OfferStatusChangeOut])
+def offer_history(session: Reader, offer_id: str) -> list[OfferStatusChangeOut]:
+    """Every status change of an offer, oldest first: when, who (task, user or CLI), why."""
+    return lifecycle.history(session, offer_id)
+
+
+@router.post("/offers/{offer_id}/status", response_model=OfferStatusChangeOut)
+def offer_status(request: Request, offer_id: str, change: OfferStatusIn) -> OfferStatusChangeOut:
+    """Move an offer: draft → live, live ⇄ paused, any but retired → retired (final).
+
+    Any signed-in user or API token may (tokens have no scopes yet); committed before the answer.
+    """
+    user = request.state.user
+    own = user.via_token and user.id == user.token_id  # a token of no user: its name stands in
+    actor = f"{'token' if own else 'user'}:{user.name}"
+    with session_scope() as session:
+        return lifecycle.set_status(session, offer_id, change.status, reason=change.reason,
+                                    actor=actor)  # fmt: skip
 
 
 @router.get("/orders", response_model=list[OrderOut])

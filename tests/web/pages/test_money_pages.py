@@ -4,6 +4,11 @@ import csv
 import io
 from urllib.parse import parse_qs, urlsplit
 
+from governor.offers import lifecycle
+from governor.offers import service as offers
+from governor.storage.db import session_scope
+from governor.tracing.context import task_trace
+from tests.factories import insert_task
 from tests.web.pages.data import a_business
 from tests.web.pages.html import footer, kpi, link_to, links, table
 
@@ -92,3 +97,23 @@ def test_every_table_exports_as_csv(migrated, client):
     refused = client.get("/revenue?format=csv&table=nope")
     assert refused.status_code == 400
     assert "This page has no table &#39;nope&#39;." in refused.text
+
+
+def test_an_offers_page_shows_its_status_timeline_and_the_task_that_made_it(migrated, client):
+    biz = a_business(migrated)
+    task_id = insert_task(migrated, type="create_offer")
+    with task_trace(task_id, "create_offer"), session_scope() as session:
+        made = offers.create_offer(session, idea_id=biz.idea_id, title="Invoice Parser Max",
+                                   price_minor=9900, currency="usd", status="draft",
+                                   stripe={"payment_link": "plink_max"})  # fmt: skip
+    with session_scope() as session:
+        lifecycle.set_status(session, made.id, "live", reason="launch", actor="user:ada")
+        lifecycle.set_status(session, made.id, "retired", reason="too dear", actor="user:ada")
+    page = client.get(f"/offers/{made.id}").text
+    rows = table(page, "history")
+    assert [r[1:] for r in rows] == [
+        ["(created)", "draft", f"task:{task_id}", "created"],
+        ["draft", "live", "user:ada", "launch"],
+        ["live", "retired", "user:ada", "too dear"],
+    ]
+    assert f"/tasks/{task_id}" in links(page) and "plink_max" in page

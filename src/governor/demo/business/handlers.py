@@ -18,6 +18,7 @@ from governor.demo.business.plan import PRICE_LADDER
 from governor.errors import NotFound
 from governor.models import Idea, Offer, Order
 from governor.models.types import utcnow
+from governor.offers import lifecycle
 from governor.offers import service as offers
 from governor.revenue.orders import sync_orders_from_ledger
 from governor.storage.db import session_scope
@@ -153,7 +154,8 @@ def create_offer(ctx: Any) -> dict[str, Any]:
             select(Offer).where(Offer.idea_id == idea_id, Offer.status == "draft")
         )
         if draft is not None:
-            draft.status, idea.status = "live", "live"
+            lifecycle.set_status(session, draft.id, "live", reason="researched and priced")
+            idea.status = "live"
             return {"offer_id": draft.id, "went_live": True}
         count = (
             session.scalar(select(func.count()).select_from(Offer).where(Offer.idea_id == idea_id))

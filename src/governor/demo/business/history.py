@@ -43,6 +43,7 @@ from governor.models import (
 )
 from governor.models.base import table_of
 from governor.models.types import utcnow
+from governor.offers import lifecycle
 from governor.offers import service as offers
 from governor.revenue import ledger
 from governor.revenue import service as revenue
@@ -284,9 +285,8 @@ def _write_objects(session: Session, plan: planning.Plan) -> _Ids:
         ).id
     for offer in plan.offers:  # offers that stopped selling since
         if offer.status == "retired":
-            session.execute(
-                update(Offer).where(Offer.id == ids.offers[offer.key]).values(status="retired")
-            )
+            lifecycle.set_status(session, ids.offers[offer.key], "retired", actor="demo",
+                                 reason="stopped selling", at=offer.retired_at)  # fmt: skip
     return ids
 
 

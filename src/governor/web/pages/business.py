@@ -56,6 +56,17 @@ def offer_columns() -> list[Column]:
     ]
 
 
+def history_columns() -> list[Column]:
+    """The columns of an offer's status timeline; a task's change links to the task."""
+    return [
+        Column("at", "When", "datetime"),
+        Column("from_status", "From", get=lambda r: r.from_status or "(created)"),
+        Column("to_status", "To", "status"),
+        Column("actor", "By", "code", href=lambda r: f"/tasks/{r.task_id}" if r.task_id else None),
+        Column("reason", "Why", wrap=True),
+    ]
+
+
 def order_columns() -> list[Column]:
     """The columns of a list of orders."""
     return [
@@ -209,6 +220,8 @@ def offer_page(request: Request, offer_id: str) -> Response:
         entries = analytics.ledger(session, period, LedgerFilters(offer_id=offer_id),
                                    limit=CSV_LIMIT if csv else DETAIL_ROWS)  # fmt: skip
         tables = [
+            Table("history", history_columns(), offer.history, title="Status history",
+                  empty="No status change recorded."),
             Table("orders", order_columns(), offer.orders, title="Newest orders",
                   total=offer.orders_total, empty="No orders yet."),
             Table("ledger", ledger_columns(), entries.rows,
