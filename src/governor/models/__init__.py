@@ -13,6 +13,8 @@ from governor.models.analytics import (
 from governor.models.audits import FsarRecord
 from governor.models.base import Base
 from governor.models.business import Customer, Idea, Offer, OfferStatusChange, Order
+from governor.models.checkout import CheckoutSession, FunnelEvent
+from governor.models.fulfilment import Feedback, Fulfilment
 from governor.models.gate import GateEvent
 from governor.models.monitors import Finding, MonitorState
 from governor.models.revenue import (
@@ -30,11 +32,15 @@ __all__ = [
     "AlertDelivery",
     "ApiToken",
     "Base",
+    "CheckoutSession",
     "Customer",
     "Discrepancy",
     "ExecutionTask",
+    "Feedback",
     "Finding",
     "FsarRecord",
+    "Fulfilment",
+    "FunnelEvent",
     "GateEvent",
     "Idea",
     "LedgerDaily",

@@ -1,13 +1,14 @@
 """Tables of what the business sells and to whom: ideas, offers and their history, orders."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from governor.models.base import Base
 from governor.models.revenue import STRIPE_ID
-from governor.models.types import UTCDateTime, utcnow
+from governor.models.types import JSONDocument, UTCDateTime, utcnow
 
 
 class Idea(Base):
@@ -41,6 +42,10 @@ class Offer(Base):
     stripe_price_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     stripe_payment_link_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     created_by_task_id: Mapped[str | None] = mapped_column(String(40))  # the task that made it
+    # How a paid order is fulfilled: the handler's name, its settings, and the time allowed.
+    fulfilment_type: Mapped[str | None] = mapped_column(String(40))
+    fulfilment_config: Mapped[Any | None] = mapped_column(JSONDocument)
+    fulfilment_sla_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
 class OfferStatusChange(Base):
@@ -80,6 +85,7 @@ class Order(Base):
         Index(None, "offer_id", "created_at"),
         Index(None, "created_at"),
         Index(None, "stripe_charge_id"),
+        Index(None, "checkout_session_id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -90,6 +96,7 @@ class Order(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     stripe_charge_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
+    checkout_session_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
