@@ -130,7 +130,8 @@ def test_one_answer_per_order_and_problems_become_findings(migrated):
 def test_bad_answers_are_refused_and_nothing_is_written(migrated):
     ids = fulfilled_order(migrated)
     for rating, text, message in ((0, None, "1 to 5"), (6, None, "1 to 5"),
-                                  (3, "y" * (feedback.MAX_TEXT + 1), "at most")):  # fmt: skip
+                                  (3, "y" * (feedback.MAX_TEXT + 1), "at most"),
+                                  (3, "a\x00b", "NUL"), (3, "\ud800", "surrogate")):  # fmt: skip
         with pytest.raises(BadInput, match=message):
             _record(migrated, ids["order"], rating, text)
     with pytest.raises(BadInput, match="in the future"):

@@ -15,7 +15,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 from itsdangerous import BadData, URLSafeSerializer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from governor.auth.secret import signing_key
@@ -44,6 +44,14 @@ class FeedbackIn(BaseModel):
     rating: int = Field(ge=1, le=5)
     text: str | None = Field(None, max_length=MAX_TEXT)
     created_at: AwareDatetime | None = Field(None, description="When it was given (default: now)")
+
+    @field_validator("order_id", "text")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        problem = unstorable(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class FeedbackImport(BaseModel):
@@ -85,6 +93,19 @@ class Recorded:
     feedback: Feedback
     outcome: Outcome
     finding: Finding | None
+
+
+def unstorable(value: str | None) -> str | None:
+    """Why a text cannot be stored (a NUL character, a lone surrogate), or None."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        return "it holds a NUL character, which the database cannot store"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "it holds a lone surrogate, which is not text"
+    return None
 
 
 # Links ---------------------------------------------------------------------------------------
@@ -175,6 +196,8 @@ def record(
     if not 1 <= rating <= 5:
         raise BadInput(f"A rating is 1 to 5, not {rating}.", hint="Pick one of 1, 2, 3, 4, 5.")
     text = (text or "").strip() or None
+    if (problem := unstorable(text)) is not None:
+        raise BadInput(f"The text cannot be kept: {problem}.", hint="Remove that character.")
     if text is not None and len(text) > MAX_TEXT:
         raise BadInput(f"The text is {len(text)} characters long; at most {MAX_TEXT} are kept.",
                        hint="Shorten it.")  # fmt: skip
