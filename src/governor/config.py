@@ -143,6 +143,22 @@ class Settings(BaseSettings):
         description="Key that signs session cookies (32+ characters); unset: a random key is "
         "kept in a file beside the backups folder.",
     )
+    public_url: str | None = Field(
+        None,
+        description="The address customers reach Governor at, e.g. https://governor.example.com "
+        "(links sent to them, such as feedback links, start with it); unset: "
+        "http://<host>:<port>.",
+    )
+    feedback_link_days: int = Field(
+        30, ge=1, le=3650, description="How long a fulfilled order's feedback link stays valid."
+    )
+    feedback_low_rating: int = Field(
+        2,
+        ge=1,
+        le=5,
+        description="A rating at or below this (of 1 to 5) becomes a finding, as does a text that "
+        "names a problem (see offers/complaints.py).",
+    )
     reporting_currency: str = Field(
         "usd", description="Currency of the dashboard's one total across currencies."
     )
@@ -198,6 +214,19 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         # ConfigError is not a ValueError, so pydantic lets it through with its own hint.
         return normalize_database_url(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("http://", "https://")):
+            raise ValueError(f"'{value[:100]}' is not an http:// or https:// address")
+        return value.strip().rstrip("/")
+
+    def public_base(self) -> str:
+        """Where customers reach Governor: public_url, else the address `serve` binds to."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @field_validator("trusted_proxies")
     @classmethod

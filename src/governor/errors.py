@@ -38,6 +38,24 @@ class PayloadTooLarge(BadInput):
     http_status = 413
 
 
+class LinkInvalid(BadInput):
+    """A signed link (a feedback link) that was altered, cut short or signed with another key."""
+
+    http_status = 404
+
+
+class LinkExpired(BadInput):
+    """A signed link whose validity ended."""
+
+    http_status = 410
+
+
+class RateLimited(GovernorError):
+    """Too many requests from one client or for one thing in a short time."""
+
+    http_status = 429
+
+
 class DatabaseUnreachable(GovernorError):
     """The database cannot be connected to."""
 

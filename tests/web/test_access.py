@@ -61,7 +61,7 @@ def endpoints(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[s
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC or path.startswith("/static/")
+    return path in PUBLIC or path.startswith(("/static/", "/f/"))  # /f/…: signed feedback links
 
 
 def browser(app: FastAPI, **options: object) -> TestClient:
@@ -129,7 +129,9 @@ def test_only_the_public_paths_answer_without_credentials(app):
     static = client.get("/static/no-such-file.css")
     assert static.status_code not in (303, 401)
     public = {path for _method, path in endpoints(app.routes) if is_public(path)}
-    assert {p for p in public if not p.startswith("/static/")} <= PUBLIC
+    assert {p for p in public if not p.startswith("/static/")} <= PUBLIC | {"/f/x1"}
+    forged = client.get("/f/x1", headers=HTML)  # a feedback link's page: its own refusal
+    assert forged.status_code == 404 and "not valid" in forged.text
 
 
 def test_a_token_opens_the_app_until_it_is_revoked(app, migrated):

@@ -358,3 +358,12 @@ def show_order(order_id: str, as_json: bool = JSON) -> None:
     print_table(table)
     console.print(f"[bold]net[/bold]: {_money(order.net_minor, order.currency)}")
     print_table(_task_table(order.tasks, f"Tasks ({len(order.tasks)})"))
+
+
+@orders.command("feedback-link")
+def feedback_link(order_id: str) -> None:
+    """The signed feedback link of a fulfilled order, to send to its customer (no sign-in)."""
+    from governor.config import get_settings
+    from governor.offers import feedback
+
+    typer.echo(_read(lambda s: feedback.feedback_link(s, get_settings(), order_id)))
