@@ -9,7 +9,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from governor.alerts.service import raise_alert
-from governor.audits import canaries, checks_money, checks_system, checks_tasks  # noqa: F401
+from governor.audits import (  # noqa: F401  (registers the checks)
+    canaries,
+    checks_friction,
+    checks_money,
+    checks_system,
+    checks_tasks,
+)
 from governor.audits.checks import CHECKS, AuditContext, CheckResult, run_check
 from governor.audits.fsar import FsarReport
 from governor.audits.writer import write_report
