@@ -39,10 +39,12 @@ def fulfilment_sla(context: AuditContext) -> CheckResult:
             .order_by(Order.paid_at)
             .limit(10_000)
         ).all()  # fmt: skip
-    late = [
+    late: list[tuple[str, str, datetime, timedelta]] = [
         (order_id, offer_id, paid_at, context.now - paid_at)
         for order_id, offer_id, paid_at, sla in waiting
-        if paid_at + timedelta(minutes=sla) < context.now
+        if paid_at is not None
+        and sla is not None
+        and paid_at + timedelta(minutes=sla) < context.now
     ]
     evidence = {
         "over_sla": len(late),
@@ -132,19 +134,20 @@ def checkout_abandonment(context: AuditContext) -> CheckResult:
                    CheckoutSession.status.in_(("complete", "expired")))
         ).all()  # fmt: skip
     per_offer: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    titles, days = {}, defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    titles: dict[str, str] = {}
+    days: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for offer_id, title, at, status, had_intent in rows:
-        titles[offer_id] = title
+        titles[str(offer_id)] = title
         recent = at >= end - width
-        sums = per_offer[offer_id]["recent" if recent else "usual"]
-        sums[0] += 1
-        sums[1] += int(status == "expired" and bool(had_intent))
+        abandoned = int(status == "expired" and bool(had_intent))
+        counts = per_offer[str(offer_id)]["recent" if recent else "usual"]
+        counts[0], counts[1] = counts[0] + 1, counts[1] + abandoned
         if recent:
-            day = days[offer_id][at.date().isoformat()]
-            day[0], day[1] = day[0] + 1, day[1] + int(status == "expired" and bool(had_intent))
+            day = days[str(offer_id)][at.date().isoformat()]
+            day[0], day[1] = day[0] + 1, day[1] + abandoned
     offers, problems = {}, []
-    for offer_id, sums in sorted(per_offer.items()):
-        (sessions, lost), (usual_sessions, usual_lost) = sums["recent"], sums["usual"]
+    for offer_id, periods in sorted(per_offer.items()):
+        (sessions, lost), (usual_sessions, usual_lost) = periods["recent"], periods["usual"]
         rate = lost / sessions if sessions else 0.0
         usual = usual_lost / usual_sessions if usual_sessions else 0.0
         offers[offer_id] = {"sessions": sessions, "abandoned_at_payment": lost,
