@@ -23,7 +23,8 @@ from governor.ids import new_id
 from governor.models import Finding, MonitorState
 from governor.models.types import utcnow
 from governor.monitors.explain import anomaly_text
-from governor.monitors.series import DAY, READERS, Readings, Watched
+from governor.monitors.readers import READERS
+from governor.monitors.series import DAY, Readings, Watched
 from governor.storage.db import session_scope
 
 LOOKBACK = {"anomaly": timedelta(days=28), "drift": timedelta(days=90)}

@@ -2,7 +2,6 @@
 leading indicators for drift. Each knows its unit, which way is bad, and its drill-down."""
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -304,10 +303,3 @@ def _trust_days(session: Session, start: datetime, end: datetime, readings: Read
 
 def _days(start: datetime, end: datetime) -> list[datetime]:
     return [start + i * DAY for i in range((end - start) // DAY)]
-
-
-READERS: dict[str, tuple[Callable[[Session, datetime, datetime], Readings], timedelta]] = {
-    "anomaly": (hourly, HOUR),
-    "drift": (daily, DAY),
-}
-"""How each kind of monitor reads its series, and the width of its buckets."""
