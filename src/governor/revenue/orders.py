@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from governor.models import LedgerEntry, Order
+from governor.revenue.paid import submit_fulfilments
 from governor.revenue.retired_sales import alert_retired_offer_sales
 from governor.revenue.translate import NO_MONEY_STATUSES
 
@@ -17,11 +18,13 @@ def sync_orders_from_ledger(session: Session, order_ids: Iterable[str]) -> int:
 
     An order with a succeeded charge is paid (at the charge's time, by the latest such
     charge); fully refunded, it is refunded; with a dispute, disputed; only failed charges,
-    failed. A fulfilled order stays fulfilled while its money stays. Returns how many orders
-    changed; ids the orders table does not hold are ignored.
+    failed. A fulfilled order stays fulfilled while its money stays. An order that turned paid
+    gets its fulfilment submitted (revenue/paid.py). Returns how many orders changed; ids the
+    orders table does not hold are ignored.
     """
     wanted = sorted(set(order_ids))
     changed = 0
+    turned_paid: list[str] = []
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         entries = session.execute(
@@ -47,8 +50,12 @@ def sync_orders_from_ledger(session: Session, order_ids: Iterable[str]) -> int:
             select(Order).where(Order.id.in_(list(by_order))).with_for_update()
         )
         for order in orders:
+            was = order.status
             changed += _apply_ledger(order, by_order[order.id])
+            if order.status == "paid" and was != "paid":
+                turned_paid.append(order.id)
     session.flush()
+    submit_fulfilments(session, turned_paid)
     return changed
 
 
