@@ -24,7 +24,7 @@ class ProviderBehaviour:
     rate_per_second: int | None = None  # more admitted calls than this in 1 s: 429
     failure_rate: float = 0.0  # chance of a 500 (before any effect)
     latency_s: float = 0.0  # pause after the effect, before the answer (slow mode)
-    require_address: bool = False  # a body without "address": 422 naming it
+    require_address: bool = False  # a body without customer.address: 422 naming it
     seed: int = 0
 
 
@@ -75,7 +75,7 @@ def create_provider_app(behaviour: ProviderBehaviour) -> Starlette:
             state.failed += 1
             return JSONResponse({"error": {"message": "provider error"}}, 500)
         body = await request.json()
-        if behaviour.require_address and not body.get("address"):
+        if behaviour.require_address and not (body.get("customer") or {}).get("address"):
             error = {"field": "address", "message": "the shipping address is missing"}
             return JSONResponse({"error": error}, 422)
         state.effects[key] = state.effects.get(key, 0) + 1
