@@ -110,3 +110,28 @@ class ProviderServer(BackgroundServer):
     def __enter__(self) -> "ProviderServer":
         self.start()
         return self
+
+
+def main() -> None:
+    """`python -m governor.demo.provider_server --port N [--rate R] [--fail F] [--latency S]`:
+    serve until killed, printing the URL once it answers (for benches and multi-process tests)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A fulfilment provider stand-in on loopback.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--rate", type=int, default=None, help="calls/s before 429s")
+    parser.add_argument("--fail", type=float, default=0.0, help="fraction answered 500")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")
+    parser.add_argument("--seed", type=int, default=0)
+    given = parser.parse_args()
+    behaviour = ProviderBehaviour(rate_per_second=given.rate, failure_rate=given.fail,
+                                  latency_s=given.latency, seed=given.seed)  # fmt: skip
+    import uvicorn
+
+    print(f"http://127.0.0.1:{given.port}", flush=True)
+    uvicorn.run(create_provider_app(behaviour), host="127.0.0.1", port=given.port,
+                log_level="warning", access_log=False)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
