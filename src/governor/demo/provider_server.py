@@ -37,6 +37,7 @@ class ProviderState:
     requests: int = 0
     throttled: int = 0
     failed: int = 0
+    replayed: int = 0
     admitted: deque[float] = field(default_factory=deque)  # times of calls within the last 1 s
 
 
@@ -62,6 +63,7 @@ def create_provider_app(behaviour: ProviderBehaviour) -> Starlette:
         if not key:
             return JSONResponse({"error": {"message": "Idempotency-Key is required"}}, 400)
         if key in state.results:  # a repeated key: the first answer, no second effect
+            state.replayed += 1
             return JSONResponse(state.results[key], headers={"Idempotent-Replayed": "true"})
         wait = too_fast(time.monotonic())
         if wait is not None:
@@ -88,7 +90,8 @@ def create_provider_app(behaviour: ProviderBehaviour) -> Starlette:
 
     async def effects(request: Request) -> JSONResponse:
         return JSONResponse({"effects": state.effects, "requests": state.requests,
-                             "throttled": state.throttled, "failed": state.failed})  # fmt: skip
+                             "throttled": state.throttled, "failed": state.failed,
+                             "replayed": state.replayed})  # fmt: skip
 
     return Starlette(routes=[Route("/effects", effects, methods=["GET"]),
                              Route("/{path:path}", act, methods=["POST"])])  # fmt: skip
@@ -102,7 +105,7 @@ class ProviderServer(BackgroundServer):
         super().__init__(create_provider_app(self.behaviour))
 
     def effects(self) -> dict[str, Any]:
-        """GET /effects: effect counts per key and the request, 429 and 500 totals."""
+        """GET /effects: effect counts per key; the totals of requests, 429s, 500s, replays."""
         import httpx
 
         return dict(httpx.get(f"{self.url}/effects", timeout=10).json())
