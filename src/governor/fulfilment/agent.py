@@ -19,29 +19,30 @@ from governor.tasks import service as tasks
 POLL_CAP_SECONDS = 60
 
 
-def advance(engine: Engine, settings: Settings, step: Step, row: rows.StepRow,
+def advance(engine: Engine, settings: Settings, order_id: str, step: Step,
             payload: dict[str, Any], *, task_id: str, poll: int) -> rows.StepRow:  # fmt: skip
     """Submit the agent's task (once), settle the step if it ended, else look again later."""
     assert step.task_type is not None
     with session_scope(engine) as session:
-        fulfilment = rows.locked(session, row.id)
+        fulfilment = rows.locked(session, order_id, step, task_id)
         if fulfilment.status not in rows.OPEN:
             return rows.view(fulfilment)
         agent_id = tasks.submit(session, step.task_type, payload, offer_id=payload["offer_id"],
-                                idempotency_key=row.idempotency_key)  # fmt: skip
+                                idempotency_key=fulfilment.idempotency_key)  # fmt: skip
         agent_task = tasks.get_task(session, agent_id)
         if agent_task.status == "succeeded":
             done = Outcome("done", result={"task_id": agent_id, "output": agent_task.output})
-            return rows.settle(session, settings, row.id, done)
+            return rows.settle(session, settings, order_id, step, done, task_id=task_id)
         if agent_task.status in tasks.UNSUCCESSFUL:
-            fulfilment.attempts += 1
             error = f"task {agent_id} {agent_task.status}: {agent_task.error}"
-            settled = rows.settle(session, settings, row.id, Outcome("failed", error=error))
+            failed = Outcome("failed", error=error)
+            settled = rows.settle(session, settings, order_id, step, failed, task_id=task_id)
             if settled.status == "failed":
                 return settled
             tasks.retry(session, agent_id)
         fulfilment.status, fulfilment.task_id = "running", task_id
         fulfilment.started_at = fulfilment.started_at or utcnow()
+        session.flush()
         _look_again(session, payload, agent_id, poll + 1)
         return rows.view(fulfilment)
 

@@ -1,9 +1,15 @@
-"""The `fulfilments` rows of an order: made once per step, claimed per attempt, settled."""
+"""The `fulfilments` rows of an order: one per step, written when an attempt has an outcome.
+
+Nothing is written before a provider is called: a run that dies during the call leaves the
+step as it was, and the next run calls again with the same Idempotency-Key (the provider
+answers the first result, with no second effect). One short write per attempt keeps SQLite's
+single writer free for the other orders.
+"""
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +29,6 @@ OPEN = ("pending", "running")
 class StepRow:
     """A step's row as read at one moment (detached from its session)."""
 
-    id: str
     step: str
     status: str
     attempts: int
@@ -36,58 +41,52 @@ def key_of(order_id: str, step: str) -> str:
     return f"fulfil:{order_id}:{step}"
 
 
-def ensure(session: Session, order_id: str, steps: list[Step], task_id: str) -> dict[str, StepRow]:
-    """Every step's row (made pending when missing; a concurrent maker may win the race)."""
-    found = _rows(session, order_id)
-    for step in steps:
-        if step.name in found:
-            continue
-        row = Fulfilment(id=new_id("ful"), order_id=order_id, step=step.name,
-                         provider=step.provider, idempotency_key=key_of(order_id, step.name),
-                         status="pending", attempts=0, throttled=0, task_id=task_id,
-                         created_at=utcnow())  # fmt: skip
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            pass
-    return {row.step: view(row) for row in _rows(session, order_id).values()}
+def read(session: Session, order_id: str, steps: list[Step]) -> dict[str, StepRow]:
+    """Every step's row as it is (pending, with no attempt, for a step not yet tried)."""
+    query = select(Fulfilment).where(Fulfilment.order_id == order_id)
+    found = {row.step: view(row) for row in session.scalars(query)}
+    fresh = (StepRow(s.name, "pending", 0, key_of(order_id, s.name), None) for s in steps)
+    return {row.step: found.get(row.step, row) for row in fresh}
 
 
-def claim(session: Session, row_id: str, task_id: str) -> int | None:
-    """Start an attempt of an open step: its attempt number, or None if it is no longer open."""
-    attempts = session.execute(
-        update(Fulfilment)
-        .where(Fulfilment.id == row_id, Fulfilment.status.in_(OPEN))
-        .values(status="running", attempts=Fulfilment.attempts + 1, task_id=task_id,
-                started_at=utcnow())
-        .returning(Fulfilment.attempts)
-    ).scalar()  # fmt: skip
-    return None if attempts is None else int(attempts)
+def locked(session: Session, order_id: str, step: Step, task_id: str) -> Fulfilment:
+    """The step's row locked until the commit, made pending first if it is not there yet."""
+    query = select(Fulfilment).where(Fulfilment.order_id == order_id, Fulfilment.step == step.name)
+    row = session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    if row is not None:
+        return row
+    row = Fulfilment(id=new_id("ful"), order_id=order_id, step=step.name, provider=step.provider,
+                     idempotency_key=key_of(order_id, step.name), status="pending", attempts=0,
+                     throttled=0, task_id=task_id, created_at=utcnow())  # fmt: skip
+    try:
+        with session.begin_nested():  # a concurrent run of the same order may make it first
+            session.add(row)
+        return row
+    except IntegrityError:
+        won = session.scalar(query.with_for_update().execution_options(populate_existing=True))
+        assert won is not None
+        return won
 
 
-def locked(session: Session, row_id: str) -> Fulfilment:
-    """The row, locked until the commit."""
-    row = session.get(Fulfilment, row_id, with_for_update=True, populate_existing=True)
-    assert row is not None, "fulfilment rows are never deleted while their order lives"
-    return row
-
-
-def settle(session: Session, settings: Settings, row_id: str, outcome: Outcome) -> StepRow:
-    """Record an attempt's outcome; a failure past GOVERNOR_FULFILMENT_MAX_FAILURES gives up
-    and raises the alert asking a person about a refund. Returns the row as it now is."""
-    row = locked(session, row_id)
-    if row.status == "done":  # another run finished it meanwhile: the provider did it once
-        return view(row)
+def settle(session: Session, settings: Settings, order_id: str, step: Step, outcome: Outcome,
+           *, task_id: str, attempted: bool = True) -> StepRow:  # fmt: skip
+    """Record an attempt's outcome (`attempted`: the provider was asked); a failure reaching
+    GOVERNOR_FULFILMENT_MAX_FAILURES gives up and raises the alert asking a person about a
+    refund. Returns the row as it now is."""
+    row = locked(session, order_id, step, task_id)
+    if row.status == "done" or (row.status not in OPEN and outcome.status != "done"):
+        return view(row)  # settled meanwhile by another run: the provider acted once
+    row.attempts += int(attempted)
     row.throttled += outcome.throttled
-    row.last_error = outcome.error
+    row.last_error, row.task_id = outcome.error, task_id
+    row.started_at = row.started_at or utcnow()
     if outcome.status == "done":
         row.status, row.result, row.finished_at = "done", outcome.result, utcnow()
     elif outcome.status == "action_required":
         row.status, row.finished_at = "action_required", utcnow()
     elif row.attempts >= settings.fulfilment_max_failures:
         row.status, row.finished_at = "failed", utcnow()
-        order = session.get(Order, row.order_id)
+        order = session.get(Order, order_id)
         assert order is not None
         step_gave_up(session, row, order)
     else:
@@ -96,13 +95,6 @@ def settle(session: Session, settings: Settings, row_id: str, outcome: Outcome) 
     return view(row)
 
 
-def _rows(session: Session, order_id: str) -> dict[str, Fulfilment]:
-    query = select(Fulfilment).where(Fulfilment.order_id == order_id)
-    return {
-        row.step: row for row in session.scalars(query.execution_options(populate_existing=True))
-    }
-
-
 def view(row: Fulfilment) -> StepRow:
     """The row's current values, detached."""
-    return StepRow(row.id, row.step, row.status, row.attempts, row.idempotency_key, row.result)
+    return StepRow(row.step, row.status, row.attempts, row.idempotency_key, row.result)

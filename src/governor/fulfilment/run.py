@@ -1,8 +1,8 @@
 """Fulfilling one paid order: each open step in turn, its provider called outside any
 transaction, its outcome recorded; all steps done, the order is fulfilled.
 
-Two transactions per step: one records the outcome of the last call (or loads the order) and
-claims the next step, or marks the order fulfilled; the provider is called between them.
+The order is read in a read-only snapshot; each attempt then writes once, after the call: its
+outcome, and (the last step done) the order fulfilled, in one short transaction.
 """
 
 from typing import Any
@@ -28,23 +28,10 @@ class StepFailed(GovernorError):
     """A step failed and has attempts left: the task runs again after its backoff."""
 
 
-class Progress:
-    """The order's steps and their rows as this run knows them."""
-
-    def __init__(self, order_id: str, steps: list[Step], found: dict[str, rows.StepRow],
-                 payload: dict[str, Any], task_id: str) -> None:  # fmt: skip
-        self.order_id, self.steps, self.found = order_id, steps, found
-        self.payload, self.task_id = payload, task_id
-
-    def results(self) -> dict[str, Any]:
-        """The results of the steps done, by step name."""
-        return {name: row.result for name, row in self.found.items() if row.status == "done"}
-
-
 def fulfil_order(engine: Engine, settings: Settings, order_id: str, *, task_id: str,
                  poll: int = 0) -> Ended:  # fmt: skip
     """Run the order's open steps; return what became of them (raises StepFailed to retry)."""
-    with session_scope(engine) as session:
+    with session_scope(engine, readonly=True) as session:
         order = session.get(Order, order_id)
         if order is None or order.status != "paid" or order.fulfilled_at is not None:
             return {"order_id": order_id, "skipped": f"order is {_status(order)}"}
@@ -54,70 +41,63 @@ def fulfil_order(engine: Engine, settings: Settings, order_id: str, *, task_id: 
             steps = plan(offer)
         except BadInput as misconfigured:
             return {"order_id": order_id, "skipped": misconfigured.message}
-        found = rows.ensure(session, order_id, steps, task_id)
+        found = rows.read(session, order_id, steps)
         customer = session.get(Customer, order.customer_id) if order.customer_id else None
-        progress = Progress(order_id, steps, found, _payload(order, customer), task_id)
-        turn = _next(session, settings, progress)
-    while not isinstance(turn, dict):
-        step, row = turn
-        if step.task_type is not None:
-            row = agent.advance(engine, settings, step, row, progress.payload, task_id=task_id,
-                                poll=poll)  # fmt: skip
-            progress.found[step.name] = row
-            if row.status != "done":
-                return _ended(progress, step, row.status)
-            with session_scope(engine) as session:
-                turn = _next(session, settings, progress)
-            continue
-        assert step.url is not None
-        body = progress.payload | {"step": step.name, "previous": progress.results(),
-                                   **dict(step.extra)}  # fmt: skip
-        outcome = providers.post(step.url, row.idempotency_key, body)
+        payload = _payload(order, customer)
+    marked = False  # the last step's attempt marked the order fulfilled with its outcome
+    for step in steps:
+        row = found[step.name]
+        while row.status in rows.OPEN:
+            if step.task_type is not None:
+                row = agent.advance(engine, settings, order_id, step, payload, task_id=task_id,
+                                    poll=poll)  # fmt: skip
+                if row.status in rows.OPEN:  # the agent's task still runs: looked at later
+                    return _ended(order_id, step, row.status)
+                continue
+            results = {name: r.result for name, r in found.items() if r.status == "done"}
+            row = _attempt(engine, settings, order_id, step, row, payload, results, task_id,
+                           last=step is steps[-1])  # fmt: skip
+            marked = step is steps[-1]
+        found[step.name] = row
+        if row.status != "done":
+            return _ended(order_id, step, row.status)
+    if not marked:  # e.g. every step was done by an earlier run, which then stopped
         with session_scope(engine) as session:
-            settled = rows.settle(session, settings, row.id, outcome)
-            progress.found[step.name] = settled
-            turn = _next(session, settings, progress) if settled.status == "done" else {}
-        if settled.status == "pending":  # committed: the attempt counts; the task tries again
-            raise StepFailed(f"{step.name} at {step.provider}: {outcome.error}")
-        if settled.status != "done":
-            return _ended(progress, step, settled.status)
-    return turn
+            _fulfilled(session, order_id)
+    return {"order_id": order_id, "status": "fulfilled", "steps": [s.name for s in steps]}
 
 
-def _next(
-    session: Session, settings: Settings, progress: Progress
-) -> Ended | tuple[Step, rows.StepRow]:
-    """Claim the first open step (an agent's step is left to agent.advance), or, every step
-    done, mark the order fulfilled; what a step waiting for a person or the customer ends."""
-    for step in progress.steps:
-        row = progress.found[step.name]
-        if row.status == "done":
-            continue
-        if row.status not in rows.OPEN:  # action_required or failed: waits for a person
-            return _ended(progress, step, row.status)
-        if step.task_type is not None:
-            return step, row
-        missing = [need for need in step.needs if not progress.payload["customer"].get(need)]
-        if missing:
-            error = f"The customer's {' and '.join(missing)} is missing."
-            settled = rows.settle(
-                session, settings, row.id, Outcome("action_required", error=error)
-            )
-            return _ended(progress, step, settled.status)
-        if rows.claim(session, row.id, progress.task_id) is None:  # settled by another run
-            progress.found[step.name] = rows.view(rows.locked(session, row.id))
-            return _next(session, settings, progress)
-        return step, row
-    mark_fulfilled(session, progress.order_id, at=utcnow())
-    return {
-        "order_id": progress.order_id,
-        "status": "fulfilled",
-        "steps": [s.name for s in progress.steps],
-    }
+def _attempt(engine: Engine, settings: Settings, order_id: str, step: Step, row: rows.StepRow,
+             payload: dict[str, Any], results: dict[str, Any], task_id: str,
+             *, last: bool) -> rows.StepRow:  # fmt: skip
+    """One attempt of an HTTP step: the row after it (raises StepFailed to be tried again)."""
+    missing = [need for need in step.needs if not payload["customer"].get(need)]
+    if missing:
+        outcome = Outcome("action_required",
+                          error=f"The customer's {' and '.join(missing)} is missing.")  # fmt: skip
+    else:
+        assert step.url is not None
+        body = payload | {"step": step.name, "previous": results, **dict(step.extra)}
+        outcome = providers.post(step.url, row.idempotency_key, body)
+    with session_scope(engine) as session:
+        settled = rows.settle(session, settings, order_id, step, outcome, task_id=task_id,
+                              attempted=not missing)  # fmt: skip
+        if settled.status == "done" and last:
+            _fulfilled(session, order_id)
+    if settled.status == "pending":  # committed: the attempt counts; the task tries again
+        raise StepFailed(f"{step.name} at {step.provider}: {outcome.error}")
+    return settled
 
 
-def _ended(progress: Progress, step: Step, status: str) -> Ended:
-    return {"order_id": progress.order_id, "step": step.name, "status": status}
+def _fulfilled(session: Session, order_id: str) -> None:
+    """Mark the order fulfilled (once: a later run finds it so and leaves it)."""
+    order = session.get(Order, order_id)
+    if order is not None and order.status == "paid" and order.fulfilled_at is None:
+        mark_fulfilled(session, order_id, at=utcnow())
+
+
+def _ended(order_id: str, step: Step, status: str) -> Ended:
+    return {"order_id": order_id, "step": step.name, "status": status}
 
 
 def _payload(order: Order, customer: Customer | None) -> dict[str, Any]:
