@@ -9,6 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -106,8 +107,6 @@ class ProviderServer(BackgroundServer):
 
     def effects(self) -> dict[str, Any]:
         """GET /effects: effect counts per key; the totals of requests, 429s, 500s, replays."""
-        import httpx
-
         return dict(httpx.get(f"{self.url}/effects", timeout=10).json())
 
     def __enter__(self) -> "ProviderServer":

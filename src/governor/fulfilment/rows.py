@@ -34,6 +34,7 @@ class StepRow:
     attempts: int
     idempotency_key: str
     result: Any
+    fresh: bool = False  # no row yet: the step was never tried
 
 
 def key_of(order_id: str, step: str) -> str:
@@ -45,14 +46,17 @@ def read(session: Session, order_id: str, steps: list[Step]) -> dict[str, StepRo
     """Every step's row as it is (pending, with no attempt, for a step not yet tried)."""
     query = select(Fulfilment).where(Fulfilment.order_id == order_id)
     found = {row.step: view(row) for row in session.scalars(query)}
-    fresh = (StepRow(s.name, "pending", 0, key_of(order_id, s.name), None) for s in steps)
-    return {row.step: found.get(row.step, row) for row in fresh}
+    new = (StepRow(s.name, "pending", 0, key_of(order_id, s.name), None, True) for s in steps)
+    return {row.step: found.get(row.step, row) for row in new}
 
 
-def locked(session: Session, order_id: str, step: Step, task_id: str) -> Fulfilment:
-    """The step's row locked until the commit, made pending first if it is not there yet."""
+def locked(session: Session, order_id: str, step: Step, task_id: str, *,
+           fresh: bool = False) -> Fulfilment:  # fmt: skip
+    """The step's row locked until the commit, made pending first if it is not there yet
+    (`fresh`: it was not there when last read, so try making it before looking)."""
     query = select(Fulfilment).where(Fulfilment.order_id == order_id, Fulfilment.step == step.name)
-    row = session.scalar(query.with_for_update().execution_options(populate_existing=True))
+    query = query.with_for_update().execution_options(populate_existing=True)
+    row = None if fresh else session.scalar(query)
     if row is not None:
         return row
     row = Fulfilment(id=new_id("ful"), order_id=order_id, step=step.name, provider=step.provider,
@@ -63,17 +67,17 @@ def locked(session: Session, order_id: str, step: Step, task_id: str) -> Fulfilm
             session.add(row)
         return row
     except IntegrityError:
-        won = session.scalar(query.with_for_update().execution_options(populate_existing=True))
+        won = session.scalar(query)
         assert won is not None
         return won
 
 
 def settle(session: Session, settings: Settings, order_id: str, step: Step, outcome: Outcome,
-           *, task_id: str, attempted: bool = True) -> StepRow:  # fmt: skip
+           *, task_id: str, attempted: bool = True, fresh: bool = False) -> StepRow:  # fmt: skip
     """Record an attempt's outcome (`attempted`: the provider was asked); a failure reaching
     GOVERNOR_FULFILMENT_MAX_FAILURES gives up and raises the alert asking a person about a
-    refund. Returns the row as it now is."""
-    row = locked(session, order_id, step, task_id)
+    refund. `fresh`: the step had no row when the run read the order. Returns the row now."""
+    row = locked(session, order_id, step, task_id, fresh=fresh)
     if row.status == "done" or (row.status not in OPEN and outcome.status != "done"):
         return view(row)  # settled meanwhile by another run: the provider acted once
     row.attempts += int(attempted)

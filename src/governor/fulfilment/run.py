@@ -7,6 +7,7 @@ outcome, and (the last step done) the order fulfilled, in one short transaction.
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -32,17 +33,21 @@ def fulfil_order(engine: Engine, settings: Settings, order_id: str, *, task_id: 
                  poll: int = 0) -> Ended:  # fmt: skip
     """Run the order's open steps; return what became of them (raises StepFailed to retry)."""
     with session_scope(engine, readonly=True) as session:
-        order = session.get(Order, order_id)
+        found_order = session.execute(
+            select(Order, Offer, Customer)
+            .join(Offer, Offer.id == Order.offer_id)
+            .outerjoin(Customer, Customer.id == Order.customer_id)
+            .where(Order.id == order_id)
+        ).first()  # fmt: skip
+        order, offer, customer = found_order if found_order is not None else (None, None, None)
         if order is None or order.status != "paid" or order.fulfilled_at is not None:
             return {"order_id": order_id, "skipped": f"order is {_status(order)}"}
-        offer = session.get(Offer, order.offer_id)
         assert offer is not None, "an order's offer is never deleted (RESTRICT)"
         try:
             steps = plan(offer)
         except BadInput as misconfigured:
             return {"order_id": order_id, "skipped": misconfigured.message}
         found = rows.read(session, order_id, steps)
-        customer = session.get(Customer, order.customer_id) if order.customer_id else None
         payload = _payload(order, customer)
     marked = False  # the last step's attempt marked the order fulfilled with its outcome
     for step in steps:
@@ -81,7 +86,7 @@ def _attempt(engine: Engine, settings: Settings, order_id: str, step: Step, row:
         outcome = providers.post(step.url, row.idempotency_key, body)
     with session_scope(engine) as session:
         settled = rows.settle(session, settings, order_id, step, outcome, task_id=task_id,
-                              attempted=not missing)  # fmt: skip
+                              attempted=not missing, fresh=row.fresh)  # fmt: skip
         if settled.status == "done" and last:
             _fulfilled(session, order_id)
     if settled.status == "pending":  # committed: the attempt counts; the task tries again
