@@ -7,6 +7,7 @@ single writer free for the other orders.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -73,17 +74,19 @@ def locked(session: Session, order_id: str, step: Step, task_id: str, *,
 
 
 def settle(session: Session, settings: Settings, order_id: str, step: Step, outcome: Outcome,
-           *, task_id: str, attempted: bool = True, fresh: bool = False) -> StepRow:  # fmt: skip
-    """Record an attempt's outcome (`attempted`: the provider was asked); a failure reaching
-    GOVERNOR_FULFILMENT_MAX_FAILURES gives up and raises the alert asking a person about a
-    refund. `fresh`: the step had no row when the run read the order. Returns the row now."""
+           *, task_id: str, attempted: bool = True, fresh: bool = False,
+           began: datetime | None = None) -> StepRow:  # fmt: skip
+    """Record an attempt's outcome (`attempted`: the provider was asked, `began` then); a
+    failure reaching GOVERNOR_FULFILMENT_MAX_FAILURES gives up and raises the alert asking a
+    person about a refund. `fresh`: the step had no row when the run read the order. Returns
+    the row as it now is."""
     row = locked(session, order_id, step, task_id, fresh=fresh)
     if row.status == "done" or (row.status not in OPEN and outcome.status != "done"):
         return view(row)  # settled meanwhile by another run: the provider acted once
     row.attempts += int(attempted)
     row.throttled += outcome.throttled
     row.last_error, row.task_id = outcome.error, task_id
-    row.started_at = row.started_at or utcnow()
+    row.started_at = row.started_at or began or utcnow()
     if outcome.status == "done":
         row.status, row.result, row.finished_at = "done", outcome.result, utcnow()
     elif outcome.status == "action_required":

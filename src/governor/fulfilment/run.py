@@ -77,6 +77,7 @@ def _attempt(engine: Engine, settings: Settings, order_id: str, step: Step, row:
              *, last: bool) -> rows.StepRow:  # fmt: skip
     """One attempt of an HTTP step: the row after it (raises StepFailed to be tried again)."""
     missing = [need for need in step.needs if not payload["customer"].get(need)]
+    began = utcnow()
     if missing:
         outcome = Outcome("action_required",
                           error=f"The customer's {' and '.join(missing)} is missing.")  # fmt: skip
@@ -86,7 +87,7 @@ def _attempt(engine: Engine, settings: Settings, order_id: str, step: Step, row:
         outcome = providers.post(step.url, row.idempotency_key, body)
     with session_scope(engine) as session:
         settled = rows.settle(session, settings, order_id, step, outcome, task_id=task_id,
-                              attempted=not missing, fresh=row.fresh)  # fmt: skip
+                              attempted=not missing, fresh=row.fresh, began=began)  # fmt: skip
         if settled.status == "done" and last:
             _fulfilled(session, order_id)
     if settled.status == "pending":  # committed: the attempt counts; the task tries again
