@@ -3,6 +3,7 @@ and 5xx are retried, a step needing the customer waits, one failing too often as
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -134,6 +135,23 @@ def test_a_lost_answer_is_asked_again_and_the_provider_acts_once(
     assert fulfilment(migrated, order).order_status == "fulfilled"
     assert effects(provider) == {f"fulfil:{order}:deliver_file": 1}
     assert provider.effects()["requests"] >= 2
+
+
+def test_a_run_killed_after_the_provider_acted_is_run_again_with_one_effect(
+    migrated: Engine, provider: ProviderServer
+):
+    offer = an_offer(migrated, "deliver_file", {"url": f"{provider.url}/d", "file": "a.pdf"})
+    [order] = paid_orders(migrated, offer)
+    key = f"fulfil:{order}:deliver_file"
+    # What a run killed mid-step leaves: the provider acted; Governor wrote nothing yet.
+    first = httpx.post(f"{provider.url}/d", json={"order_id": order},
+                       headers={"Idempotency-Key": key}).json()  # fmt: skip
+    run_tasks(migrated)
+    [step] = fulfilment(migrated, order).steps
+    assert (step.status, step.attempts, step.result) == ("done", 1, first)
+    assert fulfilment(migrated, order).order_status == "fulfilled"
+    assert effects(provider) == {key: 1}
+    assert provider.effects()["replayed"] == 1
 
 
 def test_an_agents_task_fulfils_and_is_waited_for(migrated: Engine):
