@@ -27,10 +27,7 @@ from tests.e2e.processes import wait_until
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, find_bin_dir
 
-ORDERS, RATE, FAIL, RUNS = 2000, 100, 0.05, 3
-CONCURRENCY = {"sqlite": 32, "postgresql": 64}
-"""Attempts in flight (GOVERNOR_MAX_CONCURRENCY): SQLite's one writer gains nothing from more;
-PostgreSQL's round trips are hidden by more calls at once (27 s with 32, 24 s with 64)."""
+ORDERS, RATE, FAIL, CONCURRENCY, RUNS = 2000, 100, 0.05, 32, 3
 IDEAL_S = ORDERS / RATE
 MARGIN = 0.02  # GOVERNOR_OUTBOUND_LIMIT_MARGIN for the limited runs (the default is 0.1)
 
@@ -83,11 +80,11 @@ def prepare(url: str, provider_url: str, limited: bool) -> None:
         submit_fulfilments(session, paid)
 
 
-def one_run(kind: str, url: str, limited: bool, seed: int) -> dict[str, float]:
+def one_run(url: str, limited: bool, seed: int) -> dict[str, float]:
     """Fulfil every order once; the makespan and what the provider saw."""
     with provider(seed) as provider_url:
         prepare(url, provider_url, limited)
-        elapsed = run_embedded(get_engine(), CONCURRENCY[kind])
+        elapsed = run_embedded(get_engine(), CONCURRENCY)
         seen = httpx.get(f"{provider_url}/effects", timeout=30).json()
     with session_scope(readonly=True) as session:
         fulfilled = session.scalar(select(func.count()).where(Order.status == "fulfilled"))
@@ -129,7 +126,7 @@ def main() -> None:
         results: dict[bool, list[dict[str, float]]] = {True: [], False: []}
         for n, url in enumerate(fresh):
             limited = n % 2 == 0
-            results[limited].append(one_run(kind, url, limited, seed=n))
+            results[limited].append(one_run(url, limited, seed=n))
             print(f"# {kind} limited={limited} {results[limited][-1]}", file=sys.stderr)
         on = statistics.median(r["makespan_s"] for r in results[True])
         off = statistics.median(r["makespan_s"] for r in results[False])
@@ -138,7 +135,6 @@ def main() -> None:
                f"{given.runs})", on, "s", "same orders, Governor's limiter off", off,
                ideal_s=IDEAL_S, ratio_to_ideal=round(on / IDEAL_S, 3),
                baseline_ratio_to_ideal=round(off / IDEAL_S, 3), margin=MARGIN,
-               concurrency=CONCURRENCY[kind],
                provider_429s=[r["429s"] for r in results[True]],
                baseline_provider_429s=[r["429s"] for r in results[False]],
                provider_500s=[r["500s"] for r in every],
