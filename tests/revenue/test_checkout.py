@@ -4,9 +4,12 @@ and number of deliveries, async payments, abandonment, recovery, and the charge'
 import random
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+import stripe
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -16,13 +19,15 @@ from governor.models import Alert, CheckoutSession, Customer, ExecutionTask, Led
 from governor.models.base import Base
 from governor.offers import lifecycle
 from governor.offers import service as offers
-from governor.revenue import checkout_orders
+from governor.revenue import checkout_orders, sync
 from governor.revenue.process import apply_events
+from governor.revenue.stripe_api import iter_list, retrieve
 from governor.storage.db import session_scope
 from governor.tasks import registry
 from tests.revenue.conftest import deliver, process
 
 HOUR = 3600
+DAY = 24 * HOUR
 
 
 def _offer(fulfilment: str | None = None, **stripe: str) -> dict[str, str]:
@@ -237,3 +242,84 @@ def test_sessions_find_their_offer_by_payment_link_and_customers_by_email(
     assert {o.offer_id for o in orders} == {ids["offer"]}
     assert len(customers) == 1 and {o.customer_id for o in orders} == {customers[0].id}
     assert unknown is not None and (unknown.offer_id, unknown.order_id) == (None, None)
+
+
+def test_stripe_sync_backfills_sessions_older_than_stripes_events(
+    migrated: Engine, stand_in: StripeServer, client: stripe.StripeClient
+) -> None:
+    ids = _offer()
+    store = stand_in.store
+    store.clock.set(int(time.time()) - 60 * DAY)  # Stripe lists no events that old
+    paid = store.open_session(2900, metadata={"offer_id": ids["offer"]})
+    store.pay_session(paid["id"], email="ada@example.com")
+    left = store.open_session(2900, metadata={"offer_id": ids["offer"]})
+    store.pay_session(left["id"], "declined")
+    store.expire_session(left["id"])
+    stored = sync.run(migrated, client, since=datetime.now(UTC) - timedelta(days=90))
+    assert (stored["events"], stored["checkout.sessions"]) == (0, 2)
+    with session_scope(readonly=True) as session:
+        rows = {r.id: r for r in session.scalars(select(CheckoutSession))}
+        order = session.get(Order, checkout_orders.order_id_of(paid["id"]))
+    assert (rows[paid["id"]].status, rows[left["id"]].status) == ("complete", "expired")
+    assert rows[left["id"]].payment_intent_id is not None
+    assert order is not None and order.status == "paid"
+    assert order.stripe_charge_id == rows[paid["id"]].charge_id is not None
+
+
+def _api(stand_in: StripeServer) -> httpx.Client:
+    return httpx.Client(base_url=stand_in.url,
+                        headers={"Authorization": "Bearer sk_test_governor"})  # fmt: skip
+
+
+def test_the_stand_in_serves_checkout_sessions_in_stripes_shapes(stand_in: StripeServer) -> None:
+    form = {"mode": "payment", "success_url": "https://shop.example/thanks",
+            "line_items[0][price_data][currency]": "usd",
+            "line_items[0][price_data][unit_amount]": "2900",
+            "line_items[0][price_data][product_data][name]": "Cover letter",
+            "line_items[0][quantity]": "2", "metadata[offer_id]": "offer_1",
+            "after_expiration[recovery][enabled]": "true"}  # fmt: skip
+    with _api(stand_in) as api:
+        made = api.post("/v1/checkout/sessions", data=form).json()
+        assert (made["object"], made["status"], made["payment_status"]) == (
+            "checkout.session", "open", "unpaid")  # fmt: skip
+        assert made["id"].startswith("cs_test_") and made["url"].endswith(made["id"])
+        assert (made["amount_total"], made["currency"], made["metadata"]) == (
+            5800, "usd", {"offer_id": "offer_1"})  # fmt: skip
+        assert made["payment_intent"] is None and made["recovered_from"] is None
+        got = api.get(f"/v1/checkout/sessions/{made['id']}",
+                      params={"expand[]": "line_items"}).json()  # fmt: skip
+        [item] = got["line_items"]["data"]
+        assert (item["price"]["unit_amount"], item["quantity"]) == (2900, 2)
+        listed = api.get("/v1/checkout/sessions", params={"status": "open"}).json()
+        assert [s["id"] for s in listed["data"]] == [made["id"]]
+        assert listed["url"] == "/v1/checkout/sessions"
+        expired = api.post(f"/v1/checkout/sessions/{made['id']}/expire").json()
+        assert (expired["status"], expired["url"]) == ("expired", None)
+        assert expired["after_expiration"]["recovery"]["url"].startswith("https://")
+        again = api.post(f"/v1/checkout/sessions/{made['id']}/expire")
+        assert again.status_code == 400 and "open" in again.json()["error"]["message"]
+        no_mode = {k: v for k, v in form.items() if k != "mode"}
+        priced = {**form, "line_items[0][price]": "price_x"}
+        for bad, says in ((no_mode, "mode"), (priced, "No such price"),
+                          ({**form, "shipping": "x"}, "unknown parameter: shipping")):  # fmt: skip
+            refused = api.post("/v1/checkout/sessions", data=bad)
+            assert refused.status_code == 400 and says in refused.json()["error"]["message"]
+        assert api.get("/v1/checkout/sessions/cs_test_nope").status_code == 404
+        assert api.get("/v1/checkout_sessions").status_code == 404  # not a Stripe path
+    assert [e["type"] for e in _events(stand_in.store)] == ["checkout.session.expired"]
+
+
+def test_governors_stripe_client_reads_what_the_stand_in_made(
+    stand_in: StripeServer, client: stripe.StripeClient
+) -> None:
+    store = stand_in.store
+    cs = store.open_session(1500, metadata={"offer_id": "offer_1"})
+    store.pay_session(cs["id"], email="ada@example.com", name="Ada Adler")
+    found = retrieve(client, "checkout.sessions", cs["id"])
+    assert (found["status"], found["payment_status"]) == ("complete", "paid")
+    assert found["customer_details"]["email"] == "ada@example.com"
+    assert [s["id"] for s in iter_list(client, "checkout.sessions")] == [cs["id"]]
+    assert [e["type"] for e in _events(store)] == [
+        "charge.succeeded", "payment_intent.succeeded", "checkout.session.completed"]  # fmt: skip
+    intent = store.get("payment_intents", found["payment_intent"])
+    assert intent is not None and intent["latest_charge"] == store.all("charges")[0]["id"]

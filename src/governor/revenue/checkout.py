@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from governor.models import CheckoutSession, Offer
 from governor.models.base import table_of
 from governor.revenue import checkout_orders
+from governor.revenue.orders import sync_orders_from_ledger
 from governor.revenue.translate import object_id, timestamp
+from governor.storage.keylock import lock_names
 from governor.storage.upsert import upsert
 
 Obj = dict[str, Any]
@@ -55,17 +57,26 @@ def seen_in(events: Sequence[Obj]) -> list[Seen]:
     ]
 
 
-def intents_of(events: Sequence[Obj]) -> set[str]:
-    """The payment intents a batch's charges, intents and sessions name."""
+def intents_of(objs: Sequence[Obj]) -> set[str]:
+    """The payment intents charges, intents and sessions name (the objects events carry)."""
     found = set()
-    for event in events:
-        obj = (event.get("data") or {}).get("object") or {}
+    for obj in objs:
         kind = obj.get("object")
         if kind == "payment_intent":
             found.add(obj.get("id"))
         elif kind in ("charge", "checkout.session"):
             found.add(object_id(obj.get("payment_intent")))
     return {i for i in found if isinstance(i, str) and i}
+
+
+def record_objects(session: Session, objs: Sequence[Obj], *, at: datetime) -> int:
+    """Store sessions as Stripe's list shows them now (`stripe sync`), link their charges and
+    settle their orders; how many orders changed."""
+    intents = intents_of(objs)
+    lock_names(session, "payment_intent", intents)
+    made = record_sessions(session, [Seen(obj, None, at) for obj in objs])
+    linked, _ = checkout_orders.link_charges(session, intents)
+    return sync_orders_from_ledger(session, made | linked)
 
 
 def record_sessions(session: Session, seen: Sequence[Seen]) -> set[str]:

@@ -57,7 +57,7 @@ def apply_events(
 ) -> None:
     """Write what events say: ledger facts, balance transactions, checkout sessions and the
     orders they make or settle, alerts (in bulk)."""
-    intents = checkout.intents_of(events)
+    intents = checkout.intents_of([_object(event) for event in events])
     lock_names(session, "payment_intent", intents)  # its session and its charge meet once
     stated, known = [], []
     for event in events:
