@@ -2,6 +2,7 @@
 and number of deliveries, async payments, abandonment, recovery, and the charge's link."""
 
 import random
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -323,3 +324,41 @@ def test_governors_stripe_client_reads_what_the_stand_in_made(
         "charge.succeeded", "payment_intent.succeeded", "checkout.session.completed"]  # fmt: skip
     intent = store.get("payment_intents", found["payment_intent"])
     assert intent is not None and intent["latest_charge"] == store.all("charges")[0]["id"]
+
+
+def test_concurrent_handlers_of_sessions_and_of_charges_link_every_order(
+    migrated: Engine, store: StripeStore
+) -> None:
+    ids = _offer()
+    made = []
+    for n in range(24):
+        cs = store.open_session(2900, metadata={"offer_id": ids["offer"]})
+        store.pay_session(cs["id"], email=f"buyer{n}@example.com")
+        made.append(cs["id"])
+    events = _events(store)
+    sessions = [e for e in events if e["type"].startswith("checkout.session.")]
+    parts = [sessions, [e for e in events if e not in sessions]]
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def handle(part: list[dict[str, Any]]) -> None:
+        try:
+            start.wait()
+            for at in range(0, len(part), 4):  # a transaction per few, as the inbox handler
+                with session_scope(migrated) as session:
+                    apply_events(session, part[at : at + 4], {})
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=handle, args=(part,)) for part in parts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with session_scope(migrated, readonly=True) as session:
+        orders = session.scalars(select(Order)).all()
+        charges = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "charge")).all()
+    assert sorted(o.checkout_session_id for o in orders) == sorted(made)
+    assert {o.status for o in orders} == {"paid"}
+    assert sorted(c.order_id for c in charges) == sorted(o.id for o in orders)

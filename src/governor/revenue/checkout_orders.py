@@ -93,7 +93,8 @@ def _customers(session: Session, wanted: Sequence[Wanted]) -> dict[str, str]:
                                       "created_at": w.created_at})  # fmt: skip
         if existing is not None:
             found[w.order_id] = existing
-    upsert(session, table_of(Customer), list(new.values()), key=("id",), ignore=True)
+    made = [new[key] for key in sorted(new)]  # in one order: concurrent inserts cannot deadlock
+    upsert(session, table_of(Customer), made, key=("id",), ignore=True)
     return found
 
 
