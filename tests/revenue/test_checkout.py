@@ -83,8 +83,12 @@ def _busy_afternoon(store: StripeStore, offer_id: str) -> dict[str, str]:
     store.clock.advance(HOUR)
     back = store.recover_session(tried["id"])
     store.pay_session(back["id"], email="dee@example.com")
+    retried = store.open_session(2900, metadata=meta)
+    store.pay_session(retried["id"], "declined")
+    store.pay_session(retried["id"], email="eve@example.com")  # another card, same intent
     return {"card": card["id"], "late": late["id"], "bounced": bounced["id"],
-            "tried": tried["id"], "never": never["id"], "back": back["id"]}  # fmt: skip
+            "tried": tried["id"], "never": never["id"], "back": back["id"],
+            "retried": retried["id"]}  # fmt: skip
 
 
 def test_shuffled_and_tripled_deliveries_leave_the_same_sessions_orders_and_ledger(
@@ -105,8 +109,8 @@ def test_shuffled_and_tripled_deliveries_leave_the_same_sessions_orders_and_ledg
             states.append(_state(session))
             session.rollback()
     assert all(state == states[0] for state in states[1:])
-    assert len(states[0]["sessions"]) == 6
-    assert len(states[0]["orders"]) == 4  # card, late, bounced, back
+    assert len(states[0]["sessions"]) == 7
+    assert len(states[0]["orders"]) == 5  # card, late, bounced, back, retried
 
 
 def test_a_busy_afternoon_through_the_webhooks(
@@ -138,7 +142,10 @@ def test_a_busy_afternoon_through_the_webhooks(
     assert made["tried"] not in orders and made["never"] not in orders
     assert (back.recovered_from, back.status, orders[made["back"]].status) == (
         made["tried"], "complete", "paid")  # fmt: skip
-    assert len(orders) == 4
+    retried = rows[made["retried"]]
+    assert orders[made["retried"]].status == "paid"
+    assert orders[made["retried"]].stripe_charge_id == retried.charge_id  # the card that paid
+    assert len(orders) == 5
 
 
 @pytest.mark.parametrize("first", ["charge", "session"])

@@ -53,7 +53,7 @@ def seen_in(events: Sequence[Obj]) -> list[Seen]:
     return [
         Seen(e["data"]["object"], e["type"], timestamp(int(e["created"])))
         for e in events
-        if e.get("type") in EVENTS and (e.get("data") or {}).get("object", {}).get("id")
+        if e.get("type") in EVENTS and ((e.get("data") or {}).get("object") or {}).get("id")
     ]
 
 
