@@ -108,50 +108,56 @@ def link_charges(session: Session, intents: Iterable[str]) -> tuple[set[str], li
     wanted = sorted(set(intents))
     if not wanted:
         return set(), []
-    sessions = session.execute(
-        select(CheckoutSession.payment_intent_id, CheckoutSession.order_id,
-               CheckoutSession.offer_id, Offer.idea_id)
-        .outerjoin(Offer, Offer.id == CheckoutSession.offer_id)
-        .where(CheckoutSession.payment_intent_id.in_(wanted),
-               CheckoutSession.order_id.is_not(None))
-    ).all()  # fmt: skip
+    sessions = {
+        row.payment_intent_id: row
+        for row in session.execute(
+            select(CheckoutSession.id, CheckoutSession.payment_intent_id,
+                   CheckoutSession.order_id, CheckoutSession.offer_id, CheckoutSession.charge_id,
+                   Offer.idea_id)
+            .outerjoin(Offer, Offer.id == CheckoutSession.offer_id)
+            .where(CheckoutSession.payment_intent_id.in_(wanted),
+                   CheckoutSession.order_id.is_not(None))
+        )
+    }  # fmt: skip
     if not sessions:
         return set(), []
     charges = session.execute(
         select(LedgerEntry.source_ref, LedgerEntry.payment_intent_id, LedgerEntry.status,
                LedgerEntry.order_id)
-        .where(LedgerEntry.kind == "charge",
-               LedgerEntry.payment_intent_id.in_([s.payment_intent_id for s in sessions]),
+        .where(LedgerEntry.kind == "charge", LedgerEntry.payment_intent_id.in_(sorted(sessions)),
                LedgerEntry.source_ref != LedgerEntry.payment_intent_id)  # not an intent's own
         .order_by(LedgerEntry.occurred_at, LedgerEntry.source_ref)
     ).all()  # fmt: skip
-    newly = sorted(c.source_ref for c in charges if c.order_id is None)
-    entries = table_of(LedgerEntry)
-    session.execute(
-        entries.update()
-        .where(entries.c.kind == "charge", entries.c.payment_intent_id == bindparam("pi"),
-               entries.c.order_id.is_(None))
-        .values(order_id=bindparam("order"),
-                offer_id=func.coalesce(entries.c.offer_id, bindparam("offer")),
-                idea_id=func.coalesce(entries.c.idea_id, bindparam("idea"))),
-        [{"pi": s.payment_intent_id, "order": s.order_id, "offer": s.offer_id, "idea": s.idea_id}
-         for s in sessions],
-    )  # fmt: skip
+    newly = sorted((c.source_ref, sessions[c.payment_intent_id]) for c in charges
+                   if c.order_id is None)  # fmt: skip
+    if newly:  # by (kind, source_ref), the entry's unique key
+        entries = table_of(LedgerEntry)
+        session.execute(
+            entries.update()
+            .where(entries.c.kind == "charge", entries.c.source_ref == bindparam("ref"),
+                   entries.c.order_id.is_(None))
+            .values(order_id=bindparam("order"),
+                    offer_id=func.coalesce(entries.c.offer_id, bindparam("offer")),
+                    idea_id=func.coalesce(entries.c.idea_id, bindparam("idea"))),
+            [{"ref": ref, "order": s.order_id, "offer": s.offer_id, "idea": s.idea_id}
+             for ref, s in newly],
+        )  # fmt: skip
     latest = {c.payment_intent_id: c.source_ref for c in charges}
     succeeded = {c.payment_intent_id: c.source_ref for c in charges if c.status == "succeeded"}
-    _set_session_charges(session, latest | succeeded)  # the latest paid charge, else attempt
-    ledger.copy_links(session, newly)
-    return {s.order_id for s in sessions}, newly
+    paid_by = latest | succeeded  # the latest paid charge, else the latest attempt
+    _set_session_charges(session, {sessions[pi].id: ch for pi, ch in paid_by.items()
+                                   if sessions[pi].charge_id != ch})  # fmt: skip
+    refs = [ref for ref, _ in newly]
+    ledger.copy_links(session, refs)
+    return {s.order_id for s in sessions.values()}, refs
 
 
-def _set_session_charges(session: Session, paid_by: dict[str, str]) -> None:
-    if not paid_by:
+def _set_session_charges(session: Session, charge_of: dict[str, str]) -> None:
+    """Set sessions' charge ids (by session id)."""
+    if not charge_of:
         return
     sessions = table_of(CheckoutSession)
     session.execute(
-        sessions.update()
-        .where(sessions.c.payment_intent_id == bindparam("pi"),
-               or_(sessions.c.charge_id.is_(None), sessions.c.charge_id != bindparam("ch")))
-        .values(charge_id=bindparam("ch")),
-        [{"pi": pi, "ch": ch} for pi, ch in sorted(paid_by.items())],
-    )  # fmt: skip
+        sessions.update().where(sessions.c.id == bindparam("cs")).values(charge_id=bindparam("ch")),
+        [{"cs": cs, "ch": ch} for cs, ch in sorted(charge_of.items())],
+    )
