@@ -369,3 +369,22 @@ def test_concurrent_handlers_of_sessions_and_of_charges_link_every_order(
     assert sorted(o.checkout_session_id for o in orders) == sorted(made)
     assert {o.status for o in orders} == {"paid"}
     assert sorted(c.order_id for c in charges) == sorted(o.id for o in orders)
+
+
+def test_a_session_naming_an_order_made_before_it_pays_that_order(
+    migrated: Engine, stand_in: StripeServer, webhook_url: str
+) -> None:
+    ids = _offer()
+    with session_scope() as session:
+        made = offers.create_order(session, offer_id=ids["offer"]).id
+    store = stand_in.store
+    cs = store.open_session(2900, metadata={"order_id": made})
+    store.pay_session(cs["id"], email="ada@example.com")
+    deliver(stand_in, webhook_url, duplicates=1, shuffle=True, seed=2)
+    process(migrated)
+    with session_scope(readonly=True) as session:
+        orders = session.scalars(select(Order)).all()
+        row = session.get(CheckoutSession, cs["id"])
+    assert [(o.id, o.status, o.checkout_session_id) for o in orders] == [(made, "paid", cs["id"])]
+    assert row is not None and (row.order_id, row.offer_id) == (made, ids["offer"])
+    assert orders[0].customer_id is not None and orders[0].stripe_payment_intent_id is not None

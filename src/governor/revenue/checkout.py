@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from governor.models import CheckoutSession, Offer
+from governor.models import CheckoutSession, Offer, Order
 from governor.models.base import table_of
 from governor.revenue import checkout_orders
 from governor.revenue.orders import sync_orders_from_ledger
@@ -88,8 +88,10 @@ def record_sessions(session: Session, seen: Sequence[Seen]) -> set[str]:
     """
     if not seen:
         return set()
-    offers = _offers(session, [s.obj for s in seen])
-    rows = [_row(s, offers) for s in seen]
+    objs = [s.obj for s in seen]
+    orders = _named_orders(session, objs)
+    offers = _offers(session, objs, set(orders.values()))
+    rows = [_row(s, offers, orders) for s in seen]
     by_id: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_id[row["id"]].append(row)
@@ -134,10 +136,19 @@ class OfferRef:
     currency: str
 
 
-def _offers(session: Session, objs: Sequence[Obj]) -> dict[str, OfferRef]:
-    """The offers sessions name (metadata.offer_id), sell through (payment link) or price
-    (an expanded line item's price), by each of those keys."""
-    named = {
+def _named_orders(session: Session, objs: Sequence[Obj]) -> dict[str, str]:
+    """Orders made before their session and named in its metadata (order_id): their offers."""
+    named = {str(i) for o in objs if (i := (o.get("metadata") or {}).get("order_id"))}
+    if not named:
+        return {}
+    rows = session.execute(select(Order.id, Order.offer_id).where(Order.id.in_(named)))
+    return {row.id: row.offer_id for row in rows}
+
+
+def _offers(session: Session, objs: Sequence[Obj], of_orders: set[str]) -> dict[str, OfferRef]:
+    """The offers sessions name (metadata.offer_id, or their named order's), sell through
+    (payment link) or price (an expanded line item's price), by each of those keys."""
+    named = of_orders | {
         str(o["metadata"]["offer_id"]) for o in objs if (o.get("metadata") or {}).get("offer_id")
     }
     links = {i for o in objs if (i := object_id(o.get("payment_link")))}
@@ -162,14 +173,16 @@ def _prices(obj: Obj) -> list[str]:
     return [p for item in items if (p := object_id(item.get("price")))]
 
 
-def offer_of(obj: Obj, offers: dict[str, OfferRef]) -> str | None:
-    """The offer of a session: its metadata's offer_id, else its payment link's or price's."""
-    keys = [(obj.get("metadata") or {}).get("offer_id"), object_id(obj.get("payment_link")),
-            *_prices(obj)]  # fmt: skip
+def offer_of(obj: Obj, offers: dict[str, OfferRef], orders: dict[str, str]) -> str | None:
+    """The offer of a session: its metadata's offer_id, else its named order's, else its
+    payment link's or price's."""
+    metadata = obj.get("metadata") or {}
+    keys = [metadata.get("offer_id"), orders.get(str(metadata.get("order_id"))),
+            object_id(obj.get("payment_link")), *_prices(obj)]  # fmt: skip
     return next((offers[str(k)].id for k in keys if k and str(k) in offers), None)
 
 
-def _row(seen: Seen, offers: dict[str, OfferRef]) -> dict[str, Any]:
+def _row(seen: Seen, offers: dict[str, OfferRef], orders: dict[str, str]) -> dict[str, Any]:
     obj, type, at = seen.obj, seen.type, seen.at
     status = str(obj.get("status") or "open")
     if type == EXPIRED:
@@ -177,7 +190,9 @@ def _row(seen: Seen, offers: dict[str, OfferRef]) -> dict[str, Any]:
     elif type in (COMPLETED, *ASYNC):
         status = "complete"
     expires_at = timestamp(int(obj["expires_at"])) if obj.get("expires_at") else None
-    offer_id = offer_of(obj, offers)
+    offer_id = offer_of(obj, offers, orders)
+    named = str((obj.get("metadata") or {}).get("order_id"))
+    order_id = named if named in orders else checkout_orders.order_id_of(obj["id"])
     currency = obj.get("currency")
     return {
         "id": obj["id"], "offer_id": offer_id, "status": status,
@@ -193,8 +208,7 @@ def _row(seen: Seen, offers: dict[str, OfferRef]) -> dict[str, Any]:
         "async_payment": ASYNC.get(type or ""),
         "async_payment_at": at if type in ASYNC else None,
         "recovered_from": obj.get("recovered_from"),
-        "order_id": checkout_orders.order_id_of(obj["id"])
-        if status == "complete" and offer_id else None,
+        "order_id": order_id if status == "complete" and offer_id else None,
         "event_at": at,
     }  # fmt: skip
 

@@ -44,8 +44,9 @@ class Wanted:
 
 
 def make_orders(session: Session, wanted: Sequence[Wanted]) -> set[str]:
-    """Insert the orders (pending; a second insert of one changes nothing but fills gaps),
-    their customers, and fail those whose async payment failed; the order ids."""
+    """Insert the orders (pending; a second insert of one, or of an order the shop made
+    before, changes nothing but fills gaps), their customers, and fail those whose async
+    payment failed; the order ids."""
     if not wanted:
         return set()
     customers = _customers(session, wanted)
@@ -56,7 +57,7 @@ def make_orders(session: Session, wanted: Sequence[Wanted]) -> set[str]:
          "created_at": w.created_at}
         for w in wanted
     ]  # fmt: skip
-    filled = ("customer_id", "stripe_payment_intent_id")
+    filled = ("customer_id", "stripe_payment_intent_id", "checkout_session_id")
     upsert(session, table_of(Order), rows, key=("id",),
            changes=lambda t, e: {n: func.coalesce(t.c[n], e[n]) for n in filled})  # fmt: skip
     failed = [w.order_id for w in wanted if w.failed]
