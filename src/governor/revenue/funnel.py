@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,12 +37,12 @@ class TrackIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    offer_id: str
-    step: str
-    session_id: str | None = None
-    visitor: str | None = None
-    at: datetime | None = None
-    dedupe_key: str | None = None
+    offer_id: str = Field(description="The offer (offer_…) the step belongs to.")
+    step: str = Field(description="offer_viewed or checkout_started.")
+    session_id: str | None = Field(None, description="The Checkout Session's cs_… id.")
+    visitor: str | None = Field(None, description="An anonymous visitor id, never an e-mail.")
+    at: datetime | None = Field(None, description="When, with its zone (default: now).")
+    dedupe_key: str | None = Field(None, description="A repeated key records nothing more.")
 
 
 class TrackOut(BaseModel):
