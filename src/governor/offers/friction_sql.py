@@ -30,13 +30,16 @@ def utc_day(column: Column, dialect: str) -> ColumnElement[str]:
 
 
 def tally(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """How many rows of the group meet `condition`."""
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+    """How many rows of the group meet `condition` (an integer on both databases)."""
+    return sa.cast(
+        sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0), sa.BigInteger
+    )
 
 
 def total(value: Column, condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """The sum of `value` over the rows of the group that meet `condition`."""
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
+    """The sum of `value` over the rows of the group that meet `condition` (an integer)."""
+    summed = sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
+    return sa.cast(summed, sa.BigInteger)
 
 
 def percentiles(
