@@ -134,8 +134,9 @@ def main() -> None:
         start = time.perf_counter()
         summary = governor(["demo", "--scale", str(args.scale), "--sessions", str(args.sessions),
                             "--days", "60", "--json"], env)  # fmt: skip
+        made = json.loads(summary)
         report(f"demo --scale {args.scale:,} --sessions {args.sessions:,} (SQLite)",
-               time.perf_counter() - start, "s", "none", 0, summary=json.loads(summary))  # fmt: skip
+               time.perf_counter() - start, "s", "none", 0, summary=made)  # fmt: skip
         token = make_token(env)
         server = subprocess.Popen([sys.executable, "-m", "governor", "serve", "--port", str(port)],
                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL,

@@ -201,7 +201,6 @@ def _sessions(
     cs, o, fb = CheckoutSession, Order, Feedback
     expired = cs.status == "expired"
     fulfilled = o.fulfilled_at.is_not(None)
-    failed_step = sa.exists().where(Fulfilment.order_id == o.id, Fulfilment.status == "failed")
     rows = session.execute(
         sa.select(
             cs.offer_id,
@@ -216,7 +215,6 @@ def _sessions(
             tally(fulfilled),
             tally(sa.and_(fulfilled, o.status == "refunded")),
             tally(sa.and_(fulfilled, o.status == "disputed")),
-            total(o.amount_minor, sa.and_(o.status == "refunded", failed_step)),
             tally(fb.id.is_not(None)),
             sa.func.avg(fb.rating),
         )
@@ -228,7 +226,7 @@ def _sessions(
         .group_by(cs.offer_id)
     ).all()
     for (offer, sessions, lost, lost_paying, paying, paid, async_failed, recovered, lost_minor,
-         done, refunds, disputes, refunded_failed, rated, mean) in rows:  # fmt: skip
+         done, refunds, disputes, rated, mean) in rows:  # fmt: skip
         item = found.get(str(offer))
         if item is None:
             continue
@@ -239,7 +237,7 @@ def _sessions(
         item.abandonment_rate = ratio(lost, sessions)
         item.payment_abandonment_rate = ratio(lost_paying, paying)
         item.async_payment_failed, item.recovered = async_failed, recovered
-        item.abandoned_minor, item.refunded_after_failure_minor = lost_minor, refunded_failed
+        item.abandoned_minor = lost_minor
         item.refunds_per_100 = _per_100(refunds, done)
         item.disputes_per_100 = _per_100(disputes, done)
         item.feedback_response_rate = ratio(rated, done)
@@ -254,7 +252,8 @@ def _per_100(part: int, whole: int) -> float | None:
 def _fulfilment(
     session: Session, cohort: Cohort, offer_id: str | None, found: dict[str, OfferFriction]
 ) -> None:
-    """The cohort's orders' fulfilment steps: failures first time and in the end, retries."""
+    """The cohort's orders' fulfilment steps: failures first time and in the end, retries; and
+    the money refunded for orders whose fulfilment failed."""
     fu = Fulfilment
     finished = fu.status.in_(("done", "failed", "action_required"))
     rows = session.execute(
@@ -282,6 +281,18 @@ def _fulfilment(
         item.eventual_failure_rate = ratio(failed, steps)
         item.action_required_rate = ratio(action, steps)
         item.retries_per_order = None if not orders else round(retries / orders, 3)
+    gave_up = sa.select(Fulfilment.order_id).where(Fulfilment.status == "failed")
+    refunded = session.execute(
+        sa.select(CheckoutSession.offer_id, sa.func.sum(Order.amount_minor))
+        .select_from(Order)
+        .join(CheckoutSession, CheckoutSession.id == Order.checkout_session_id)
+        .where(cohort_sessions(cohort, offer_id), Order.status == "refunded",
+               Order.id.in_(gave_up))
+        .group_by(CheckoutSession.offer_id)
+    ).all()  # fmt: skip
+    for offer, amount in refunded:
+        if str(offer) in found:
+            found[str(offer)].refunded_after_failure_minor = int(amount or 0)
 
 
 def _durations(
