@@ -197,10 +197,11 @@ def _sessions(
     found: dict[str, OfferFriction],
     counts: dict[str, dict[str, int]],
 ) -> None:
-    """Sessions, abandonment, payments, their orders' fulfilment, refunds and ratings."""
+    """Sessions, abandonment and payments; then the paid sessions' orders: fulfilled,
+    refunded or disputed after it, rated (two passes: the sessions alone, then their orders)."""
     cs, o, fb = CheckoutSession, Order, Feedback
     expired = cs.status == "expired"
-    fulfilled = o.fulfilled_at.is_not(None)
+    priced = cs.amount_total_minor.is_not(None)
     rows = session.execute(
         sa.select(
             cs.offer_id,
@@ -211,7 +212,29 @@ def _sessions(
             tally(paid_condition()),
             tally(cs.async_payment == "failed"),
             tally(sa.and_(cs.status == "complete", cs.recovered_from.is_not(None))),
-            total(sa.func.coalesce(cs.amount_total_minor, Offer.price_minor), expired),
+            total(cs.amount_total_minor, sa.and_(expired, priced)),
+            tally(sa.and_(expired, ~priced)),
+        )
+        .where(cohort_sessions(cohort, offer_id))
+        .group_by(cs.offer_id)
+    ).all()
+    for (offer, sessions, lost, lost_paying, paying, paid, async_failed, recovered, lost_minor,
+         lost_unpriced) in rows:  # fmt: skip
+        item = found.get(str(offer))
+        if item is None:
+            continue
+        steps = counts[item.offer_id]
+        steps["started"] += sessions
+        steps["paid"] = paid
+        item.sessions, item.abandoned, item.abandoned_at_payment = sessions, lost, lost_paying
+        item.abandonment_rate = ratio(lost, sessions)
+        item.payment_abandonment_rate = ratio(lost_paying, paying)
+        item.async_payment_failed, item.recovered = async_failed, recovered
+        item.abandoned_minor = lost_minor + lost_unpriced * item.price_minor
+    fulfilled = o.fulfilled_at.is_not(None)
+    orders = session.execute(
+        sa.select(
+            cs.offer_id,
             tally(fulfilled),
             tally(sa.and_(fulfilled, o.status == "refunded")),
             tally(sa.and_(fulfilled, o.status == "disputed")),
@@ -219,25 +242,16 @@ def _sessions(
             sa.func.avg(fb.rating),
         )
         .select_from(cs)
-        .join(Offer, Offer.id == cs.offer_id)
-        .outerjoin(o, o.checkout_session_id == cs.id)
+        .join(o, o.checkout_session_id == cs.id)
         .outerjoin(fb, fb.order_id == o.id)
-        .where(cohort_sessions(cohort, offer_id))
+        .where(cohort_sessions(cohort, offer_id), cs.status == "complete")
         .group_by(cs.offer_id)
     ).all()
-    for (offer, sessions, lost, lost_paying, paying, paid, async_failed, recovered, lost_minor,
-         done, refunds, disputes, rated, mean) in rows:  # fmt: skip
+    for offer, done, refunds, disputes, rated, mean in orders:
         item = found.get(str(offer))
         if item is None:
             continue
-        steps = counts[item.offer_id]
-        steps["started"] += sessions
-        steps["paid"], steps["fulfilled"], steps["rated"] = paid, done, rated
-        item.sessions, item.abandoned, item.abandoned_at_payment = sessions, lost, lost_paying
-        item.abandonment_rate = ratio(lost, sessions)
-        item.payment_abandonment_rate = ratio(lost_paying, paying)
-        item.async_payment_failed, item.recovered = async_failed, recovered
-        item.abandoned_minor = lost_minor
+        counts[item.offer_id]["fulfilled"], counts[item.offer_id]["rated"] = done, rated
         item.refunds_per_100 = _per_100(refunds, done)
         item.disputes_per_100 = _per_100(disputes, done)
         item.feedback_response_rate = ratio(rated, done)

@@ -52,16 +52,17 @@ def percentiles(
     """Nearest-rank percentiles of `value` per `key` over the rows `query` selects (a select
     with the FROM and WHERE of the rows, its columns replaced): the database ranks the rows,
     and only the rows at the wanted ranks come back."""
-    ranked = (
-        query.with_only_columns(
-            key.label("k"),
-            value.label("v"),
-            sa.func.row_number().over(partition_by=key, order_by=value).label("rn"),
-            sa.func.count().over(partition_by=key).label("n"),
-        )
+    values = (
+        query.with_only_columns(key.label("k"), value.label("v"))
         .where(value.is_not(None))
         .subquery()
-    )
+    )  # computed once per row, then ranked
+    ranked = sa.select(
+        values.c.k,
+        values.c.v,
+        sa.func.row_number().over(partition_by=values.c.k, order_by=values.c.v).label("rn"),
+        sa.func.count().over(partition_by=values.c.k).label("n"),
+    ).subquery()
     ranks = {p: (ranked.c.n * p + 99) // 100 for p in wanted}  # ceil(n · p / 100), in integers
     rows = session.execute(
         sa.select(ranked.c.k, ranked.c.v, ranked.c.rn, ranked.c.n).where(
