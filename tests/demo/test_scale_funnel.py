@@ -1,6 +1,7 @@
 """`demo --scale … --sessions N`: checkout sessions with their views, orders, fulfilment steps
 and ratings, in plausible ratios that the funnel reads back."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -42,3 +43,11 @@ def test_scale_writes_a_funnel_in_plausible_ratios(migrated: Engine) -> None:
     assert all(p.throttled > 0 for p in figures.providers)
     assert all(o.time_to_pay_s["p50"] < o.time_to_pay_s["p99"] for o in figures.offers
                if o.sessions > 100)  # fmt: skip
+
+
+def test_the_command_writes_sessions_with_scale(migrated: Engine, cli) -> None:
+    result = cli("demo", "--scale", "100", "--sessions", "300", "--days", "3", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["checkout_sessions"] == 300
+    refused = cli("demo", "--scale", "100", "--sessions", "-1")
+    assert refused.exit_code != 0 and "--sessions must be 0 or more" in refused.output
