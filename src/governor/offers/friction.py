@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from governor.models import CheckoutSession, Feedback, Fulfilment, FunnelEvent, Offer, Order
-from governor.offers.friction_sql import percentiles, seconds_between, tally, total
 from governor.offers.providers import ProviderFriction, provider_friction
+from governor.storage.sql_pieces import percentiles, seconds_between, tally, total
 
 STEPS = (
     ("viewed", "Viewed"),

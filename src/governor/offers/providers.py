@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from governor.models import Fulfilment, Offer, TaskSpan
-from governor.offers.friction_sql import tally, total, utc_day
+from governor.storage.sql_pieces import tally, total, utc_day
 
 
 @dataclass

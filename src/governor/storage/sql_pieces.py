@@ -1,5 +1,5 @@
-"""SQL pieces of the friction figures that differ between SQLite and PostgreSQL: durations,
-UTC days, counts of a condition, and nearest-rank percentiles computed in the database."""
+"""SQL pieces that differ between SQLite and PostgreSQL: durations, UTC days, counts of a
+condition, and nearest-rank percentiles computed in the database."""
 
 from collections.abc import Sequence
 from typing import Any
