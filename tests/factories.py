@@ -1,7 +1,7 @@
 """Rows for tests, as plain functions."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,3 +75,27 @@ def charge_fact(ids: dict[str, str], ref: str, status: str, at: datetime) -> Ent
     return EntryFact(kind="charge", source_ref=ref, amount_minor=4900, currency="usd",
                      status=status, occurred_at=at, charge_id=ref, order_id=ids["order"],
                      offer_id=ids["offer"], idea_id=ids["idea"])  # fmt: skip
+
+
+def insert_rows(engine: Engine, model: type, *rows: dict[str, Any]) -> None:
+    """Insert rows of a model's table as given (ids and times included), in one transaction;
+    each row names its own columns (the others take their defaults)."""
+    with engine.begin() as conn:
+        for row in rows:
+            conn.execute(sa.insert(model.__table__).values(**row))  # type: ignore[attr-defined]
+
+
+def checkout_session(offer_id: str, session_id: str, at: datetime, **values: Any) -> dict[str, Any]:
+    """A checkout_sessions row opened at `at` (default: completed and paid a minute later)."""
+    row: dict[str, Any] = {
+        "id": session_id, "offer_id": offer_id, "status": "complete", "payment_status": "paid",
+        "payment_intent_id": f"pi_{session_id}", "amount_total_minor": 4900, "currency": "usd",
+        "created_at": at, "completed_at": at + timedelta(minutes=1), "event_at": at,
+    }  # fmt: skip
+    row.update(values)
+    return row
+
+
+def funnel_event(offer_id: str, step: str, at: datetime, **values: Any) -> dict[str, Any]:
+    """A funnel_events row (an offer viewed by default)."""
+    return {"id": new_id("fev"), "offer_id": offer_id, "step": step, "at": at, **values}

@@ -28,6 +28,7 @@ def advance(engine: Engine, settings: Settings, order_id: str, step: Step,
         if fulfilment.status not in rows.OPEN:
             return rows.view(fulfilment)
         agent_id = tasks.submit(session, step.task_type, payload, offer_id=payload["offer_id"],
+                                order_id=order_id,
                                 idempotency_key=fulfilment.idempotency_key)  # fmt: skip
         agent_task = tasks.get_task(session, agent_id)
         if agent_task.status == "succeeded":
@@ -52,5 +53,5 @@ def _look_again(session: Session, payload: dict[str, Any], agent_id: str, poll: 
     delay = timedelta(seconds=min(POLL_CAP_SECONDS, 2 ** min(poll, 6)))
     order_id = payload["order_id"]
     tasks.submit(session, FULFILMENT_TASK, {"order_id": order_id, "poll": poll},
-                 offer_id=payload["offer_id"], not_before=utcnow() + delay,
+                 offer_id=payload["offer_id"], order_id=order_id, not_before=utcnow() + delay,
                  idempotency_key=f"fulfil:{order_id}:wait:{agent_id}:{poll}")  # fmt: skip

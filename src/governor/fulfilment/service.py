@@ -42,7 +42,7 @@ def retry_step(session: Session, order_id: str, step: str) -> RetriedOut:
     row.status, row.attempts, row.finished_at = "pending", 0, None
     session.flush()
     task_id = tasks.submit(session, FULFILMENT_TASK, {"order_id": order_id},
-                           offer_id=order.offer_id)  # fmt: skip
+                           offer_id=order.offer_id, order_id=order_id)  # fmt: skip
     return RetriedOut(order_id=order_id, step=step, task_id=task_id)
 
 

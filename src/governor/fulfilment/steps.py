@@ -10,6 +10,8 @@ from governor.models import Offer
 
 TYPES = ("deliver_file", "issue_licence", "call_api", "agent_task")
 APIS = ("shipping", "email")
+"""What a call_api step calls: a shipping API needs the address, an e-mail API the e-mail."""
+NEEDS: dict[str, tuple[str, ...]] = {"shipping": ("address",), "email": ("email",)}
 AGENT = "agent:"
 """A step run by an agent's own task has the provider `agent:<task type>`."""
 
@@ -49,10 +51,11 @@ def plan(offer: Offer) -> list[Step]:
         return steps
     if kind == "call_api":
         api = config.get("api")
-        if api not in APIS:
-            raise _bad(offer, f"call_api needs 'api' set to one of {', '.join(APIS)}")
-        needs = ("address",) if api == "shipping" else ("email",)
-        return [_http(offer, config, api, "url", needs, template=config.get("template"))]
+        if api is not None and api not in APIS:
+            raise _bad(offer, f"'api' is '{api}', not one of {', '.join(APIS)} (or left out)")
+        needs = NEEDS.get(str(api), ())
+        return [_http(offer, config, api or "call_api", "url", needs,
+                      template=config.get("template"))]  # fmt: skip
     if kind == "agent_task":
         return [Step("agent_task", AGENT + _text(offer, config, "task_type"))]
     raise _bad(offer, f"unknown fulfilment type '{kind}' (known: {', '.join(TYPES)})")
