@@ -56,6 +56,13 @@ def test_a_licence_is_issued_then_sent_each_once(migrated: Engine, provider: Pro
                                  f"fulfil:{order}:send_licence": 1}  # fmt: skip
 
 
+def test_a_plain_api_call_needs_nothing_of_the_customer(migrated: Engine, provider: ProviderServer):
+    offer = an_offer(migrated, "call_api", {"url": f"{provider.url}/hook"})
+    [order] = paid_orders(migrated, offer, email=None)
+    run_tasks(migrated)
+    assert [(s.step, s.status) for s in fulfilment(migrated, order).steps] == [("call_api", "done")]
+
+
 def test_429s_are_waited_out_as_retry_after_asks(migrated: Engine, provider: ProviderServer):
     provider.behaviour.rate_per_second = 1
     offer = an_offer(migrated, "call_api", {"url": f"{provider.url}/mail", "api": "email"})
