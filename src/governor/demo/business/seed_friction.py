@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from governor.fulfilment.rows import key_of
 from governor.ids import new_id
 from governor.models import CheckoutSession, Fulfilment, Offer, Order
 from governor.offers import service as offers
@@ -128,8 +129,8 @@ def _late_deliveries(
         stuck_now = order.id in newest
         retried = n % 8 == 0
         step = Fulfilment(
-            id=new_id("ful"), order_id=order.id, step="deliver", provider=FRICTION_PROVIDER,
-            idempotency_key=f"{order.id}:deliver", task_id=None,
+            id=new_id("ful"), order_id=order.id, step="call_api", provider=FRICTION_PROVIDER,
+            idempotency_key=key_of(order.id, "call_api"), task_id=None,
             status="failed" if stuck_now else "done",
             attempts=5 if stuck_now else (3 if retried else 1),
             throttled=2 if retried or stuck_now else 0,
