@@ -24,7 +24,10 @@ from governor.demo.business.live import LiveBusiness, new_webhook_secret
 from governor.demo.business.scale import populate_scale
 from governor.errors import BadInput
 from governor.models import (
+    CheckoutSession,
     ExecutionTask,
+    Fulfilment,
+    FunnelEvent,
     LedgerDaily,
     LedgerEntry,
     Order,
@@ -194,7 +197,7 @@ def demo_handlers() -> Iterator[None]:
         registry.unregister(type)
 
 
-def test_the_live_business_sells_and_governor_hears_it(
+def test_the_live_business_sells_through_checkout_and_governor_fulfils_it(
     migrated: Engine, configure, demo_handlers: None
 ):
     configure(stripe_webhook_secrets=new_webhook_secret())
@@ -202,21 +205,40 @@ def test_the_live_business_sells_and_governor_hears_it(
     populate(migrated, settings, seed=2, days=1)
     with BackgroundServer(create_app(settings), lifespan="on") as governor:
         live = LiveBusiness(settings, migrated, f"{governor.url}/webhooks/stripe", seed=2,
-                            interval_s=0.3).start()  # fmt: skip
+                            interval_s=0.2).start()  # fmt: skip
         try:
-            deadline = time.monotonic() + 60
-            while not (fulfilled := _fulfilled(migrated, live.orders)):
-                assert time.monotonic() < deadline, f"no live order fulfilled: {live.orders}"
-                time.sleep(0.1)
+            deadline = time.monotonic() + 120
+            while not {"agent:fulfill_order", "127.0.0.1"} <= _done_by(migrated):
+                assert time.monotonic() < deadline, f"live orders not fulfilled: {live.orders}"
+                time.sleep(0.2)
+            fulfilled = _fulfilled(migrated, live.orders)
         finally:
             live.stop()
-    assert live.ticks >= 1
     with session_scope(migrated, readonly=True) as session:
-        order = session.get(Order, fulfilled[0])
-        assert order is not None and order.paid_at is not None and order.stripe_charge_id
-        task = session.scalar(select(ExecutionTask).where(ExecutionTask.order_id == order.id))
-        assert task is not None and task.status == "succeeded" and task.tokens_in > 0
-        assert task.cost_micros and task.ai_model in ("gpt-4o-mini", "gpt-4o")
+        for order_id in fulfilled:
+            order = session.get_one(Order, order_id)
+            assert order.paid_at is not None and order.stripe_charge_id
+            cs = session.get_one(CheckoutSession, order.checkout_session_id)  # came from Checkout
+            assert cs.status == "complete" and cs.order_id == order.id
+            steps = session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id))
+            assert {s.status for s in steps} == {"done"}
+        providers = set(session.scalars(select(Fulfilment.provider).distinct()))
+        assert providers <= {"127.0.0.1", "localhost", "agent:fulfill_order"}
+        started = session.scalar(select(func.count()).select_from(FunnelEvent)
+                                 .where(FunnelEvent.step == "checkout_started"))  # fmt: skip
+        assert started and started >= len(fulfilled)
+        agent = session.scalars(select(ExecutionTask).where(
+            ExecutionTask.type == "fulfill_order", ExecutionTask.order_id.in_(live.orders),
+            ExecutionTask.status == "succeeded")).first()  # fmt: skip
+        assert agent is not None  # an order the agents fulfilled: its model, tokens and cost
+        assert agent.tokens_in > 0 and agent.ai_model in ("gpt-4o-mini", "gpt-4o")
+
+
+def _done_by(engine: Engine) -> set[str]:
+    """The providers of the fulfilment steps done so far."""
+    with session_scope(engine, readonly=True) as session:
+        query = select(Fulfilment.provider).where(Fulfilment.status == "done").distinct()
+        return set(session.scalars(query))
 
 
 def _fulfilled(engine: Engine, order_ids: list[str]) -> list[str]:

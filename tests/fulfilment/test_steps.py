@@ -9,6 +9,8 @@ from sqlalchemy.engine import Engine
 
 from governor.demo.provider_server import ProviderBehaviour, ProviderServer
 from governor.jobs import load
+from governor.models.types import utcnow
+from governor.offers import service as offers
 from governor.storage.db import session_scope
 from governor.tasks import registry
 from governor.tasks import service as tasks
@@ -182,3 +184,23 @@ def test_an_agents_task_fulfils_and_is_waited_for(migrated: Engine):
         assert fulfilment(migrated, order).order_status == "fulfilled"
     finally:
         registry.unregister("test_ship_by_hand")
+
+
+def test_an_agent_that_marks_its_order_fulfilled_itself_still_settles_its_step(migrated: Engine):
+    load()
+
+    @registry.task("test_deliver_and_mark")
+    def deliver(ctx):  # type: ignore[no-untyped-def]
+        with session_scope(migrated) as session:  # as the demo's fulfill_order does
+            offers.mark_fulfilled(session, ctx.input["order_id"], at=utcnow())
+        return {"delivered": True}
+
+    try:
+        offer = an_offer(migrated, "agent_task", {"task_type": "test_deliver_and_mark"})
+        [order] = paid_orders(migrated, offer)
+        run_tasks(migrated)
+        seen = fulfilment(migrated, order)
+        assert [(s.step, s.status) for s in seen.steps] == [("agent_task", "done")]
+        assert seen.order_status == "fulfilled"
+    finally:
+        registry.unregister("test_deliver_and_mark")

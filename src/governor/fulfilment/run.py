@@ -40,8 +40,9 @@ def fulfil_order(engine: Engine, settings: Settings, order_id: str, *, task_id: 
             .where(Order.id == order_id)
         ).first()  # fmt: skip
         order, offer, customer = found_order if found_order is not None else (None, None, None)
-        if order is None or order.status != "paid" or order.fulfilled_at is not None:
+        if order is None or order.status not in ("paid", "fulfilled"):
             return {"order_id": order_id, "skipped": f"order is {_status(order)}"}
+        elsewhere = order.fulfilled_at is not None  # by its agent's own task, or a person
         assert offer is not None, "an order's offer is never deleted (RESTRICT)"
         try:
             steps = plan(offer)
@@ -52,6 +53,8 @@ def fulfil_order(engine: Engine, settings: Settings, order_id: str, *, task_id: 
     marked = False  # the last step's attempt marked the order fulfilled with its outcome
     for step in steps:
         row = found[step.name]
+        if elsewhere and step.task_type is None and row.status in rows.OPEN:
+            return {"order_id": order_id, "skipped": "order is fulfilled"}  # no provider called
         while row.status in rows.OPEN:
             if step.task_type is not None:
                 row = agent.advance(engine, settings, order_id, step, payload, task_id=task_id,

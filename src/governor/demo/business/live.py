@@ -1,12 +1,15 @@
-"""The demo business, live: every few seconds a customer orders, Stripe charges, Governor hears.
+"""The demo business, live: every few seconds a visitor looks at an offer, some buy through
+Stripe Checkout, Governor hears it, fulfils the order and the customer rates it.
 
-`serve --demo` runs a LiveBusiness beside Governor. Each tick it creates an order through the
-offers service, charges it on a Stripe stand-in (mostly successfully; sometimes declined, now
-and then an earlier order is refunded), POSTs the stand-in's new events, signed, to Governor's
-own `/webhooks/stripe`, and submits the agents' work through the task engine: a
-`fulfill_order` for each paid order, now and then `write_copy`, `implement_idea` or
-`create_offer`, whose handlers (demo/business/handlers.py, imported here) run in Governor's
-executor.
+`serve --demo` runs a LiveBusiness beside Governor. Each tick a visitor views a live offer and
+may open a checkout session on a Stripe stand-in (demo/business/live_checkout.py: paid by card,
+declined and abandoned, paid by a delayed method, or left), now and then an earlier order is
+refunded, and the stand-in's new events are POSTed, signed, to Governor's own
+`/webhooks/stripe`. Governor makes the order from the completed session and, once its charge
+is in the ledger, fulfils it: through two provider stand-ins (one slow, one that throttles) or
+the agents' own `fulfill_order` task (demo/business/live_fulfilment.py). Customers rate some
+fulfilled orders. Now and then the agents' `write_copy`, `implement_idea` or `create_offer`
+run too; their handlers (demo/business/handlers.py, imported here) run in Governor's executor.
 
 The stand-in is a fresh StripeStore whose clock is real time, not the one the history was
 made with: the history lives on in Governor's database (ledger, Stripe's stored balance
@@ -29,12 +32,17 @@ from sqlalchemy.engine import Engine
 
 from governor.config import Settings
 from governor.demo.business import handlers  # noqa: F401  (registers the agents' task types)
-from governor.demo.business.catalog import FIRST_NAMES, LAST_NAMES, email
 from governor.demo.business.history import DatabaseNotEmpty, business_counts, is_demo
+from governor.demo.business.live_checkout import Buyer, Checkout, Offered
+from governor.demo.business.live_fulfilment import (
+    LIMIT,
+    DemoProviders,
+    assign_fulfilment,
+    collect_ratings,
+)
 from governor.demo.stripe_server import Clock, StripeServer, StripeStore, deliver
 from governor.errors import BadInput, ConfigError
 from governor.models import Customer, Idea, Offer
-from governor.offers import service as offers
 from governor.storage.db import session_scope
 from governor.tasks import service as tasks
 
@@ -42,7 +50,7 @@ log = logging.getLogger(__name__)
 
 DEMO_API_KEY = "sk_test_governor_demo"
 """The key Governor's Stripe client sends to the stand-in (which accepts any test key)."""
-DECLINE_RATE, REFUND_RATE, REPEAT_RATE = 0.06, 0.03, 0.25
+REFUND_RATE, REPEAT_RATE = 0.03, 0.25
 
 
 def new_webhook_secret() -> str:
@@ -52,12 +60,13 @@ def new_webhook_secret() -> str:
 
 def demo_environment(stand_in_url: str, *, webhook_secret: str | None = None) -> dict[str, str]:
     """The GOVERNOR_* settings `serve --demo` runs with: the Stripe API at the stand-in with a
-    test key (fee lookups, sync and reconciliation then work), and a webhook secret shared
-    with the LiveBusiness."""
+    test key (fee lookups, sync and reconciliation then work), a webhook secret shared
+    with the LiveBusiness, and the limit of the throttling provider."""
     return {
         "GOVERNOR_STRIPE_API_BASE": stand_in_url,
         "GOVERNOR_STRIPE_API_KEY": DEMO_API_KEY,
         "GOVERNOR_STRIPE_WEBHOOK_SECRETS": webhook_secret or new_webhook_secret(),
+        "GOVERNOR_OUTBOUND_LIMITS": LIMIT,
     }
 
 
@@ -119,11 +128,13 @@ class LiveBusiness:
         self._rng = random.Random(seed)
         self._own = stand_in is None
         self.stand_in = stand_in or live_stand_in()
+        self.settings = settings
+        self.providers = DemoProviders()
+        self.checkout = Checkout(self.stand_in.store, self._rng)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._undelivered: list[dict[str, Any]] = []
         self._seen: set[str] = set()
-        self._charges: list[str] = []  # succeeded, not refunded: refund candidates
         self.ticks = 0
         self.orders: list[str] = []
 
@@ -148,6 +159,9 @@ class LiveBusiness:
                 )
         if self._own and not self.stand_in.port:
             self.stand_in.start()
+        self.providers.start()
+        with session_scope(self.engine) as session:
+            assign_fulfilment(session, self.providers)
         if not isinstance(self.stand_in.store, _LiveStore):  # another stand-in, shared
             self.stand_in.store.clock.unfreeze()
             self._seen.update(e["id"] for e in self.stand_in.store.all("events"))
@@ -164,6 +178,7 @@ class LiveBusiness:
             self._thread = None
         if self._own:
             self.stand_in.stop()
+        self.providers.stop()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -176,81 +191,47 @@ class LiveBusiness:
     # One tick ----------------------------------------------------------------------------
 
     def tick(self) -> str | None:
-        """One moment of the business: an order, its charge, its webhooks, the agents' work.
-        Returns the new order's id (None when no offer is live)."""
+        """One moment of the business: a visit and maybe a sale, what earlier checkouts did
+        since, webhooks, ratings, the agents' work. Returns a new order's id, if any."""
         self.ticks += 1
         rng = self._rng
         with session_scope(self.engine) as session:
-            made = self._order(session, rng)
-        if made is None:
-            return None
-        order_id, offer_id, idea_id, amount, currency, customer, title = made
-        store = self.stand_in.store
-        succeed = rng.random() >= DECLINE_RATE
-        charge = store.create_charge(
-            amount,
-            currency,
-            succeed=succeed,
-            customer=customer,
-            description=title,
-            metadata={"order_id": order_id, "offer_id": offer_id, "idea_id": idea_id or ""},
-        )
-        if self._charges and rng.random() < REFUND_RATE:
-            store.refund(self._charges.pop(rng.randrange(len(self._charges))))
-        if succeed:
-            self._charges.append(charge["id"])
+            chosen = self._offer(session, rng)
+            made = self.checkout.visit(session, *chosen) if chosen else None
+        recovered = self.checkout.later()
+        charges = self.checkout.paid_charges
+        if charges and rng.random() < REFUND_RATE:
+            self.stand_in.store.refund(charges.pop(rng.randrange(len(charges))))
         self._deliver()
         with session_scope(self.engine) as session:
-            if succeed:
-                self._submit(
-                    session,
-                    "fulfill_order",
-                    {"order_id": order_id},
-                    offer_id=offer_id,
-                    idea_id=idea_id,
-                    order_id=order_id,
-                )
+            collect_ratings(session, self.settings, rng)
             self._agents_work(session, rng)
-        self.orders.append(order_id)
-        return order_id
+        self.orders += [o for o in (made, *recovered) if o is not None]
+        return made
 
-    def _order(self, session: Any, rng: random.Random) -> tuple[Any, ...] | None:
-        live = list(
-            session.execute(
-                select(Offer.id, Offer.idea_id, Offer.price_minor, Offer.currency, Offer.title)
+    def _offer(self, session: Any, rng: random.Random) -> tuple[Offered, Buyer | None] | None:
+        """A live offer (cheaper ones more often) and, now and then, a returning customer."""
+        live = [
+            Offered(*row)
+            for row in session.execute(
+                select(Offer.id, Offer.idea_id, Offer.title, Offer.price_minor, Offer.currency)
                 .where(Offer.status == "live")
                 .order_by(Offer.id)
             )
-        )
+        ]
         if not live:
             log.warning("live demo: no offer is live, so nobody can order")
             return None
         offer = rng.choices(live, [1 / (o.price_minor**0.5) for o in live])[0]
-        customer = None
-        if rng.random() < REPEAT_RATE:
-            count = session.scalar(select(func.count()).select_from(Customer)) or 0
-            if count:
-                customer = session.scalar(
-                    select(Customer).order_by(Customer.id).offset(rng.randrange(count)).limit(1)
-                )
-        if customer is None:
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            customer = offers.create_customer(
-                session,
-                name=f"{first} {last}",
-                email=email(first, last, "." + secrets.token_hex(3)),
-                stripe_customer_id="cus_" + secrets.token_hex(7),
-            )
-        order = offers.create_order(session, offer_id=offer.id, customer_id=customer.id)
-        return (
-            order.id,
-            offer.id,
-            offer.idea_id,
-            order.amount_minor,
-            order.currency,
-            customer.stripe_customer_id,
-            offer.title,
+        if rng.random() >= REPEAT_RATE:
+            return offer, None
+        count = session.scalar(select(func.count()).select_from(Customer)) or 0
+        customer = session.scalar(
+            select(Customer).order_by(Customer.id).offset(rng.randrange(max(count, 1))).limit(1)
         )
+        if customer is None or not customer.email:
+            return offer, None
+        return offer, Buyer(customer.name or "", customer.email, customer.stripe_customer_id)
 
     def _deliver(self) -> None:
         """POST the stand-in's new events to Governor; what it could not take waits."""
@@ -309,10 +290,5 @@ class LiveBusiness:
         *,
         offer_id: str | None = None,
         idea_id: str | None = None,
-        order_id: str | None = None,
     ) -> str:
-        key = f"{type}:{order_id}" if order_id else None
-        return tasks.submit(
-            session, type, input, offer_id=offer_id, idea_id=idea_id, order_id=order_id,
-            idempotency_key=key,
-        )  # fmt: skip
+        return tasks.submit(session, type, input, offer_id=offer_id, idea_id=idea_id)
