@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from governor.ids import new_id
-from governor.models import ExecutionTask, LedgerEntry
+from governor.models import (
+    CheckoutSession,
+    ExecutionTask,
+    Feedback,
+    Fulfilment,
+    LedgerEntry,
+    TaskSpan,
+)
 from governor.models.types import utcnow
 from governor.offers import service as offers
 from governor.revenue.translate import EntryFact
@@ -75,3 +82,49 @@ def charge_fact(ids: dict[str, str], ref: str, status: str, at: datetime) -> Ent
     return EntryFact(kind="charge", source_ref=ref, amount_minor=4900, currency="usd",
                      status=status, occurred_at=at, charge_id=ref, order_id=ids["order"],
                      offer_id=ids["offer"], idea_id=ids["idea"])  # fmt: skip
+
+
+def insert_fulfilment(engine: Engine, order_id: str, step: str, **values: Any) -> str:
+    """A fulfilments row of one order's step (default: pending with the mailer, no attempt)."""
+    row = {"id": new_id("ful"), "order_id": order_id, "step": step, "provider": "mailer",
+           "idempotency_key": f"{order_id}:{step}", "status": "pending", "attempts": 0,
+           "throttled": 0, "created_at": utcnow()}  # fmt: skip
+    row.update(values)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Fulfilment.__table__).values(**row))
+    return str(row["id"])
+
+
+def insert_feedback(engine: Engine, order_id: str, offer_id: str, rating: int,
+                    **values: Any) -> str:  # fmt: skip
+    """A feedback row of an order (given through the link, now, without a text by default)."""
+    row = {"id": new_id("fb"), "order_id": order_id, "offer_id": offer_id, "rating": rating,
+           "source": "link", "created_at": utcnow()}  # fmt: skip
+    row.update(values)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(Feedback.__table__).values(**row))
+    return str(row["id"])
+
+
+def insert_checkout_session(engine: Engine, offer_id: str, status: str, **values: Any) -> str:
+    """A checkout_sessions row of an offer (opened now unless told otherwise)."""
+    at = values.pop("created_at", None) or utcnow()
+    row = {"id": new_id("cs"), "offer_id": offer_id, "status": status, "created_at": at,
+           "event_at": at}  # fmt: skip
+    row.update(values)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(CheckoutSession.__table__).values(**row))
+    return str(row["id"])
+
+
+def insert_http_span(engine: Engine, task_id: str, host: str, status: int | None,
+                     started_at: datetime, *, attempts: int = 1) -> None:  # fmt: skip
+    """An outside call of a task as the tracer records it (no status: it got no answer)."""
+    attributes: dict[str, Any] = {"server.address": host, "governor.outbound.attempts": attempts}
+    if status is not None:
+        attributes["http.response.status_code"] = status
+    row = {"task_id": task_id, "trace_id": "0" * 32, "span_id": new_id("s")[-16:],
+           "name": "POST", "kind": "http", "started_at": started_at, "duration_us": 20_000,
+           "attributes": attributes}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.insert(TaskSpan.__table__).values(**row))
