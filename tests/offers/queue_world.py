@@ -4,7 +4,6 @@ outside calls of its providers, for the queue's, the feedback list's and the off
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from governor.models import Offer, OfferStatusChange
@@ -27,6 +26,7 @@ class World:
     now: datetime
     resume: str  # offer with a 60-minute SLA
     logo: str  # offer without an SLA
+    idea: str
     orders: dict[str, str] = field(default_factory=dict)
 
 
@@ -46,7 +46,7 @@ def a_world(engine: Engine, now: datetime) -> World:
         logo = offers.create_offer(s, idea_id=idea.id, title="Logo pack", price_minor=1900,
                                    currency="usd", actor="user:ada")  # fmt: skip
         s.get_one(Offer, resume.id).fulfilment_sla_minutes = 60
-        world = World(now, resume.id, logo.id)
+        world = World(now, resume.id, logo.id, idea.id)
     _history(engine, world)
     with session_scope(engine) as s:
         paid = {"late": (resume.id, 180), "licence": (logo.id, 120), "retry": (logo.id, 90),
@@ -114,11 +114,6 @@ def _sessions_and_ratings(engine: Engine, world: World) -> None:
         offers.mark_fulfilled(s, extra.id, at=now - 250 * MIN)
         o["logo_done"] = extra.id
     insert_feedback(engine, o["done"], world.resume, 2, text="It arrived late and broken",
-                    created_at=now - 100 * MIN)  # fmt: skip
+                    idea_id=world.idea, created_at=now - 100 * MIN)  # fmt: skip
     insert_feedback(engine, o["logo_done"], world.logo, 5, text="Lovely logos",
-                    created_at=now - 90 * MIN)  # fmt: skip
-
-
-def offer_titles(engine: Engine) -> dict[str, str]:
-    with engine.connect() as conn:
-        return dict(conn.execute(sa.select(Offer.id, Offer.title)).tuples().all())
+                    idea_id=world.idea, created_at=now - 90 * MIN)  # fmt: skip

@@ -59,6 +59,6 @@ def titles(session: Session, *, offer_ids: set[str], idea_ids: set[str]) -> dict
     found: dict[str, str] = {}
     for model, ids in ((Offer, offer_ids), (Idea, idea_ids)):
         if ids:
-            found.update(session.execute(sa.select(model.id, model.title)
-                                         .where(model.id.in_(ids))).tuples().all())  # fmt: skip
+            rows = session.execute(sa.select(model.id, model.title).where(model.id.in_(ids)))
+            found.update({row_id: title for row_id, title in rows})
     return found

@@ -10,13 +10,25 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from governor.web.pages import alerts, audits, business, costs, live, overview, revenue, tasks
+from governor.web.pages import (
+    alerts,
+    audits,
+    business,
+    costs,
+    feedback_list,
+    fulfilment,
+    live,
+    overview,
+    revenue,
+    tasks,
+)
 
 STATIC = Path(__file__).parent.parent / "static"
 PLOTLY_URL = "/static/vendor/plotly.min.js"
 
 router = APIRouter()
-for _area in (overview, revenue, business, costs, tasks, alerts, audits, live):
+for _area in (overview, revenue, business, fulfilment, feedback_list, costs, tasks, alerts,
+              audits, live):  # fmt: skip
     router.include_router(_area.router)
 
 

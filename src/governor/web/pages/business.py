@@ -11,6 +11,7 @@ from governor.analytics.filters import LedgerFilters
 from governor.analytics.kpis import KIND_GROUPS
 from governor.analytics.period import Period
 from governor.analytics.schemas import BreakdownRow
+from governor.offers import offer_friction
 from governor.offers.service import (
     IDEA_STATUSES,
     ORDER_STATUSES,
@@ -32,7 +33,9 @@ from governor.web.pages.tables import (
     cut,
     link,
     money,
+    number,
     page_window,
+    percent,
     text_param,
     wants_csv,
 )
@@ -65,6 +68,26 @@ def history_columns() -> list[Column]:
         Column("actor", "By", "code", href=lambda r: f"/tasks/{r.task_id}" if r.task_id else None),
         Column("reason", "Why", wrap=True),
     ]
+
+
+def friction_cards(f: offer_friction.OfferFriction) -> list[dict[str, Any]]:
+    """The offer page's friction panel: a card per figure, linked to the rows behind it."""
+    rating = "—" if f.mean_rating is None else f"{f.mean_rating:.2f}"
+    return [
+        {"key": "sessions", "label": "Checkout sessions", "value": number(f.sessions),
+         "sub": f"{number(f.completed)} completed · {number(f.expired)} expired"},
+        {"key": "abandonment", "label": "Abandonment", "value": percent(f.abandonment),
+         "sub": f"{number(f.abandoned_at_payment)} at the payment step"},
+        {"key": "paid", "label": "Paid", "value": number(f.paid),
+         "href": link("/orders", offer_id=f.offer_id, status="paid")},
+        {"key": "fulfilled", "label": "Fulfilled", "value": number(f.fulfilled),
+         "href": link("/orders", offer_id=f.offer_id, status="fulfilled")},
+        {"key": "rating", "label": "Mean rating", "value": rating,
+         "sub": f"{number(f.ratings)} rating(s)", "href": link("/feedback", offer_id=f.offer_id)},
+        {"key": "over_sla", "label": "Over SLA now", "value": number(f.over_sla),
+         "tone": "neg" if f.over_sla else "",
+         "href": link("/fulfilment", state="over_sla", offer_id=f.offer_id)},
+    ]  # fmt: skip
 
 
 def order_columns() -> list[Column]:
@@ -217,6 +240,8 @@ def offer_page(request: Request, offer_id: str) -> Response:
     with session_scope(readonly=True) as session:
         offer = get_offer(session, offer_id, limit=CSV_LIMIT if csv else DETAIL_ROWS)
         own = [r for r in analytics.revenue_by_offer(session, period) if r.key == offer_id]
+        figures = offer_friction.friction(session, offer_id, since=period.start,
+                                          until=period.end)  # fmt: skip
         entries = analytics.ledger(session, period, LedgerFilters(offer_id=offer_id),
                                    limit=CSV_LIMIT if csv else DETAIL_ROWS)  # fmt: skip
         tables = [
@@ -237,6 +262,7 @@ def offer_page(request: Request, offer_id: str) -> Response:
             "tables": tables,
             "picker": picker(request, period),
             "cards": money_cards(own, period, offer_id=offer_id),
+            "friction": friction_cards(figures),
             "all_orders": link("/orders", offer_id=offer_id),
             "all_ledger": link("/ledger", offer_id=offer_id, **period.query()),
             "all_tasks": link("/tasks", offer_id=offer_id),
