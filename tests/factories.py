@@ -85,8 +85,8 @@ def charge_fact(ids: dict[str, str], ref: str, status: str, at: datetime) -> Ent
 
 
 def insert_fulfilment(engine: Engine, order_id: str, step: str, **values: Any) -> str:
-    """A fulfilments row of one order's step (default: pending with the mailer, no attempt)."""
-    row = {"id": new_id("ful"), "order_id": order_id, "step": step, "provider": "mailer",
+    """A fulfilments row of one order's step (default: pending at mail.example, no attempt)."""
+    row = {"id": new_id("ful"), "order_id": order_id, "step": step, "provider": "mail.example",
            "idempotency_key": f"{order_id}:{step}", "status": "pending", "attempts": 0,
            "throttled": 0, "created_at": utcnow()}  # fmt: skip
     row.update(values)

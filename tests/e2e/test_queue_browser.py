@@ -85,13 +85,13 @@ def test_the_queue_and_the_offer_timeline_in_a_browser_and_on_a_phone(served):
             expect(queue.locator("tbody tr")).to_have_count(2)
             assert cells(queue, "State").all_text_contents() == ["failing", "failing"]
             providers = page.locator("table[data-table=providers]")
-            breaker = providers.locator("tbody tr", has_text="licences").locator("td").last
+            breaker = providers.locator("tbody tr", has_text="licences.example").locator("td").last
             expect(breaker).to_have_text("open")
 
             page.select_option("select[name=state]", "")
-            page.select_option("select[name=provider]", "shipper")
+            page.select_option("select[name=provider]", "ship.example")
             page.get_by_role("button", name="Apply").click()
-            page.wait_for_url(re.compile(r"provider=shipper"))
+            page.wait_for_url(re.compile(r"provider=ship.example"))
             expect(queue.locator("tbody tr")).to_have_count(1)
             expect(queue.locator("tbody tr td", has_text="postal address")).to_be_visible()
 

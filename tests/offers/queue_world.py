@@ -33,10 +33,11 @@ class World:
 def a_world(engine: Engine, now: datetime) -> World:
     """Orders of two offers in each queue state; sessions, ratings and calls of the last hour.
 
-    Queue (oldest paid first): late (resume, mailer pending, paid 3 h ago: over SLA), licence
-    (logo, licences failed after 5 attempts, 2 h ago), retry (logo, mailer running on its
-    2nd attempt, 90 min ago), fresh (resume, no step yet, 20 min ago), address (resume,
-    shipper action required, 10 min ago). Not in it: done (fulfilled), unpaid (pending).
+    Queue (oldest paid first): late (resume, mail.example pending, paid 3 h ago: over SLA),
+    licence (logo, licences.example failed after 5 attempts, 2 h ago), retry (logo,
+    mail.example running its 2nd attempt, 90 min ago), fresh (resume, no step yet, 20 min
+    ago), address (resume, ship.example action required, 10 min ago). Not in it: done
+    (fulfilled), unpaid (pending). A provider is its URL's host, as fulfilment names it.
     """
     with session_scope(engine) as s:
         idea = offers.create_idea(s, title="AI resume rewriter", status="live")
@@ -80,7 +81,7 @@ def _steps(engine: Engine, world: World) -> None:
     licences = insert_task(engine, type="fulfilment.order", kind="system")
     insert_fulfilment(engine, o["late"], "deliver", attempts=1, task_id=mailer,
                       created_at=now - 170 * MIN)  # fmt: skip
-    insert_fulfilment(engine, o["licence"], "licence", provider="licences", status="failed",
+    insert_fulfilment(engine, o["licence"], "licence", provider="licences.example", status="failed",
                       attempts=5, throttled=2, last_error="licences.example answered 500",
                       task_id=licences, created_at=now - 50 * MIN,
                       finished_at=now - 40 * MIN)  # fmt: skip
@@ -89,8 +90,9 @@ def _steps(engine: Engine, world: World) -> None:
     insert_fulfilment(engine, o["retry"], "deliver", status="running", attempts=2, throttled=1,
                       last_error="mail.example answered 429", task_id=mailer,
                       created_at=now - 30 * MIN, started_at=now - 5 * MIN)  # fmt: skip
-    insert_fulfilment(engine, o["address"], "ship", provider="shipper", status="action_required",
-                      attempts=1, last_error="The customer's postal address is missing",
+    insert_fulfilment(engine, o["address"], "ship", provider="ship.example",
+                      status="action_required", attempts=1,
+                      last_error="The customer's postal address is missing",
                       created_at=now - 9 * MIN)  # fmt: skip
     insert_fulfilment(engine, o["done"], "deliver", status="done", attempts=1,
                       created_at=now - 290 * MIN, finished_at=now - 200 * MIN)  # fmt: skip

@@ -31,7 +31,7 @@ def test_the_queue_lists_open_steps_of_paid_orders_oldest_first_with_their_state
         assert [n for n, i in by.items() if i.over_sla] == ["late"]  # 180 min > 60; logo: no SLA
         assert by["retry"].step == "deliver"  # its done step is not in the queue
         assert (by["licence"].provider, by["licence"].attempts, by["licence"].last_error) == (
-            "licences",
+            "licences.example",
             5,
             "licences.example answered 500",
         )
@@ -46,15 +46,14 @@ def test_the_queue_lists_open_steps_of_paid_orders_oldest_first_with_their_state
         assert names(state="action_required") == ["address"]
         assert names(state="waiting") == ["late", "fresh"]
         assert names(state="over_sla") == ["late"]
-        assert names(provider="mailer") == ["late", "retry"]
-        assert names(provider="mailer", state="failing") == ["retry"]
+        assert names(provider="mail.example") == ["late", "retry"]
+        assert names(provider="mail.example", state="failing") == ["retry"]
         assert names(offer_id=world.logo) == ["licence", "retry"]
         assert names(limit=2, offset=1) == ["licence", "retry"]
         counts = fulfilment_queue.counts(s, now=world.now)
         assert counts.model_dump() == {"total": 5, "waiting": 2, "failing": 2,
                                        "action_required": 1, "over_sla": 1}  # fmt: skip
-        assert fulfilment_queue.counts(s, provider="mailer", now=world.now).total == 2
-        assert fulfilment_queue.providers(s) == ["licences", "mailer", "shipper"]
+        assert fulfilment_queue.counts(s, provider="mail.example", now=world.now).total == 2
         # An hour later, "fresh" (paid 20 min ago) is late too; the logo offer never is.
         later = world.now + timedelta(minutes=45)
         assert _orders(world, fulfilment_queue.queue(s, state="over_sla", now=later)) == [
@@ -68,13 +67,13 @@ def test_each_provider_s_last_hour_from_its_calls_with_the_breaker_they_leave(mi
     world = a_world(migrated, utcnow())
     with session_scope(migrated, readonly=True) as s:
         rows = {h.provider: h for h in health(s, get_settings(), now=world.now)}
-    assert sorted(rows) == ["licences", "mailer", "shipper"]
-    lic, mail, ship = rows["licences"], rows["mailer"], rows["shipper"]
-    assert (lic.hosts, lic.calls, lic.errors, lic.error_rate) == (["licences.example"], 5, 5, 1.0)
+    assert sorted(rows) == ["licences.example", "mail.example", "ship.example"]
+    lic, mail, ship = rows["licences.example"], rows["mail.example"], rows["ship.example"]
+    assert (lic.open_steps, lic.calls, lic.errors, lic.error_rate) == (1, 5, 5, 1.0)
     assert (lic.responses_429, lic.breaker) == (2, "open")  # 5 failures in a row, 41 min ago
-    assert (mail.hosts, mail.calls, mail.errors, mail.responses_429) == (["mail.example"], 4, 0, 1)
+    assert (mail.open_steps, mail.calls, mail.errors, mail.responses_429) == (2, 4, 0, 1)
     assert mail.breaker == "closed"
-    assert (ship.calls, ship.error_rate, ship.breaker, ship.steps) == (0, None, None, 1)
+    assert (ship.open_steps, ship.calls, ship.error_rate, ship.breaker) == (1, 0, None, None)
 
 
 def test_an_open_breaker_turns_half_open_after_its_pause_then_closes(migrated, configure):
@@ -83,14 +82,15 @@ def test_an_open_breaker_turns_half_open_after_its_pause_then_closes(migrated, c
     with session_scope(migrated, readonly=True) as s:
         # The last failure was 41 minutes ago, longer than the 10-minute pause: one trial allowed.
         assert {h.provider: h.breaker for h in health(s, get_settings(), now=world.now)}[
-            "licences"] == "half-open"  # fmt: skip
+            "licences.example"] == "half-open"  # fmt: skip
     task = insert_task(migrated, type="fulfilment.order", kind="system")
     order = world.orders["fresh"]
-    insert_fulfilment(migrated, order, "licence", provider="licences", attempts=1, task_id=task)
+    insert_fulfilment(migrated, order, "licence", provider="licences.example", status="done",
+                      attempts=1, task_id=task, created_at=world.now - 3 * MIN)  # fmt: skip
     insert_http_span(migrated, task, "licences.example", 200, world.now - 2 * MIN)
     with session_scope(migrated, readonly=True) as s:
-        lic = {h.provider: h for h in health(s, get_settings(), now=world.now)}["licences"]
-    assert (lic.calls, lic.errors, lic.breaker) == (6, 5, "closed")
+        lic = {h.provider: h for h in health(s, get_settings(), now=world.now)}["licences.example"]
+    assert (lic.calls, lic.errors, lic.done_steps, lic.breaker) == (6, 5, 1, "closed")
 
 
 def test_the_offer_s_friction_in_a_period(migrated):

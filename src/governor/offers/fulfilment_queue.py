@@ -172,9 +172,3 @@ def over_sla_count(session: Session, offer_id: str, *, now: datetime | None = No
         .where(Order.offer_id == offer_id, Order.status == "paid",
                Order.fulfilled_at.is_(None), Order.paid_at < since)
     ) or 0  # fmt: skip
-
-
-def providers(session: Session) -> list[str]:
-    """Every provider a fulfilment step went through, by name."""
-    return list(session.scalars(sa.select(Fulfilment.provider).distinct().order_by(
-        Fulfilment.provider)))  # fmt: skip

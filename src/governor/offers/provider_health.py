@@ -1,11 +1,13 @@
 """Each fulfilment provider's health over a recent window, from the outside-call records.
 
-A provider's calls are the HTTP spans (task_spans of kind http, one per call, retries inside)
-of the tasks that ran its fulfilment steps. An error is a call that got no answer or a 5xx; the
-429s are the ones the steps counted (`fulfilments.throttled`, every 429, retried or not). The
+A fulfilment step's provider is the host its URL names (or `agent:<task type>` for an agent's
+own task, which calls nothing). A provider's calls are the HTTP spans (task_spans of kind http,
+one per call with its retries inside) to that host in the window; an error is a call that got
+no answer or a 5xx. The 429s are those its steps counted (`fulfilments.throttled`: every 429,
+retried or not) on the steps still open and those done that were made in the window. The
 breaker state is the record replayed through the breaker itself (outbound/breaker.py, same
 settings) with the calls' end times as its clock: a worker's own breaker may differ by the
-calls still in flight.
+calls still in flight. Every query is bounded by an index (spans by time, steps by status).
 """
 
 from collections import defaultdict
@@ -22,14 +24,16 @@ from governor.models.types import utcnow
 from governor.outbound.breaker import CircuitBreaker
 
 WINDOW = timedelta(hours=1)
+OPEN = ("pending", "running", "failed", "action_required")
+"""Statuses of a step that has not ended well (the queue shows them)."""
 
 
 class ProviderHealth(BaseModel):
-    """One provider over the window: its calls, how they ended, and its breaker."""
+    """One provider over the window: its open steps, its calls, how they ended, its breaker."""
 
     provider: str
-    hosts: list[str]
-    steps: int  # steps that started, ended or were made in the window
+    open_steps: int
+    done_steps: int  # made in the window and done
     calls: int
     errors: int
     error_rate: float | None
@@ -43,56 +47,55 @@ def health(
     session: Session, settings: Settings, *, now: datetime | None = None,
     window: timedelta = WINDOW,
 ) -> list[ProviderHealth]:  # fmt: skip
-    """Every provider with a step or a call in the window, by name."""
+    """Every provider with an open step, a step done in the window, or a call in it, by name."""
     now = now or utcnow()
     since = now - window
-    touched = sa.func.coalesce(Fulfilment.finished_at, Fulfilment.started_at, Fulfilment.created_at)
-    steps = {
-        provider: (int(count), int(throttled or 0))
+    steps: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # open, done, 429s
+    for status_is_open, where in ((True, Fulfilment.status.in_(OPEN)),
+                                  (False, sa.and_(Fulfilment.status == "done",
+                                                  Fulfilment.created_at >= since))):  # fmt: skip
         for provider, count, throttled in session.execute(
             sa.select(Fulfilment.provider, sa.func.count(), sa.func.sum(Fulfilment.throttled))
-            .where(touched >= since, touched <= now)
+            .where(where)
             .group_by(Fulfilment.provider)
-        )
-    }
-    calls = session.execute(
-        sa.select(Fulfilment.provider, TaskSpan.started_at, TaskSpan.duration_us,
-                  TaskSpan.attributes)
-        .join(TaskSpan, TaskSpan.task_id == Fulfilment.task_id)
+        ):  # fmt: skip
+            row = steps[provider]
+            row[0 if status_is_open else 1] += int(count)
+            row[2] += int(throttled or 0)
+    per_host: dict[str, list[Any]] = defaultdict(list)
+    for call in session.execute(
+        sa.select(TaskSpan.started_at, TaskSpan.duration_us, TaskSpan.attributes)
         .where(TaskSpan.kind == "http", TaskSpan.started_at >= since, TaskSpan.started_at <= now)
-        .distinct()
-        .order_by(TaskSpan.started_at)
-    ).all()  # fmt: skip
-    per_provider: dict[str, list[Any]] = defaultdict(list)
-    for row in calls:
-        per_provider[row.provider].append(row)
+        .order_by(TaskSpan.started_at, TaskSpan.id)
+    ):  # fmt: skip
+        per_host[str((call.attributes or {}).get("server.address", "")).lower()].append(call)
+    called = set(session.scalars(
+        sa.select(Fulfilment.provider).where(Fulfilment.provider.in_(per_host)).distinct()
+    )) if per_host else set()  # fmt: skip
     return [
-        _one(name, steps.get(name, (0, 0)), per_provider.get(name, []), settings, now, since)
-        for name in sorted(set(steps) | set(per_provider))
+        _one(name, steps.get(name, [0, 0, 0]), per_host.get(name, []), settings, now, since)
+        for name in sorted(set(steps) | called)
     ]
 
 
-def _one(provider: str, steps: tuple[int, int], calls: list[Any], settings: Settings,
+def _one(provider: str, steps: list[int], calls: list[Any], settings: Settings,
          now: datetime, since: datetime) -> ProviderHealth:  # fmt: skip
-    breakers: dict[str, _Replay] = {}
+    replay = _Replay(provider, settings)
     errors = retried = 0
     for call in calls:
         attributes = call.attributes or {}
-        host = str(attributes.get("server.address", "?"))
         status = attributes.get("http.response.status_code")
         attempts = int(attributes.get("governor.outbound.attempts", 1) or 1)
         failed = status is None or int(status) >= 500
         errors += failed
         retried += attempts > 1
         ended = call.started_at + timedelta(microseconds=call.duration_us or 0)
-        breaker = breakers.setdefault(host, _Replay(host, settings))
-        breaker.record(ended, failed=failed, attempts=attempts)
-    states = [b.state_at(now) for b in breakers.values()]
-    worst = next((s for s in ("open", "half-open", "closed") if s in states), None)
+        replay.record(ended, failed=failed, attempts=attempts)
     return ProviderHealth(
-        provider=provider, hosts=sorted(breakers), steps=steps[0], calls=len(calls),
+        provider=provider, open_steps=steps[0], done_steps=steps[1], calls=len(calls),
         errors=errors, error_rate=errors / len(calls) if calls else None,
-        responses_429=steps[1], retried_calls=retried, breaker=worst, since=since,
+        responses_429=steps[2], retried_calls=retried,
+        breaker=replay.state_at(now) if calls else None, since=since,
     )  # fmt: skip
 
 

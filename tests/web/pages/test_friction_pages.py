@@ -30,9 +30,9 @@ def test_the_queue_page_lists_what_waits_and_filters_by_state_and_provider(
     assert [r[1] for r in rows] == ["Resume rewrite", "Logo pack", "Logo pack", "Resume rewrite",
                                     "Resume rewrite"]  # fmt: skip
     late = rows[0]
-    assert late[2:7] == ["deliver", "mailer", "waiting", "1", "0"]
+    assert late[2:7] == ["deliver", "mail.example", "waiting", "1", "0"]
     assert (late[8], late[9]) == ("3 h 00 min", "yes")
-    assert rows[1][2:8] == ["licence", "licences", "failing", "5", "2",
+    assert rows[1][2:8] == ["licence", "licences.example", "failing", "5", "2",
                             "licences.example answered 500"]  # fmt: skip
     assert rows[3][2:4] == ["(not started)", "—"]
     assert rows[4][4] == "action_required"
@@ -41,17 +41,17 @@ def test_the_queue_page_lists_what_waits_and_filters_by_state_and_provider(
 
     failing = client.get(kpi(page, "failing")["href"]).text
     assert [r[2] for r in table(failing, "queue")] == ["licence", "deliver"]
-    mailer = client.get(link_to(page, "mailer")).text
-    assert [r[2:4] for r in table(mailer, "queue")] == [["deliver", "mailer"]] * 2
+    mailer = client.get(link_to(page, "mail.example")).text
+    assert [r[2:4] for r in table(mailer, "queue")] == [["deliver", "mail.example"]] * 2
     assert _kpi_value(mailer, "all") == "2"
     late_only = client.get("/fulfilment?state=over_sla").text
     assert len(table(late_only, "queue")) == 1
 
     health = {r[0]: r for r in table(page, "providers")}
-    assert sorted(health) == ["licences", "mailer", "shipper"]
-    assert health["licences"][1:] == ["licences.example", "1", "5", "5", "100%", "2", "0", "open"]
-    assert health["mailer"][1:] == ["mail.example", "1", "4", "0", "0%", "1", "0", "closed"]
-    assert health["shipper"][3:] == ["0", "0", "—", "0", "0", "—"]
+    assert sorted(health) == ["licences.example", "mail.example", "ship.example"]
+    assert health["licences.example"][1:] == ["1", "0", "5", "5", "100%", "2", "0", "open"]
+    assert health["mail.example"][1:] == ["2", "0", "4", "0", "0%", "1", "0", "closed"]
+    assert health["ship.example"][1:] == ["1", "0", "0", "0", "—", "0", "0", "—"]
 
     exported = list(csv.DictReader(io.StringIO(client.get("/fulfilment?format=csv").text)))
     assert [r["order_id"] for r in exported][:1] == [world.orders["late"]]
@@ -72,14 +72,15 @@ def test_the_queue_s_json_twins(migrated, client, configure):
     items = client.get("/api/fulfilment/queue").json()
     assert [i["order_id"] for i in items][:2] == [world.orders["late"], world.orders["licence"]]
     assert items[0]["over_sla"] is True and items[0]["sla_minutes"] == 60
-    asked = {"state": "failing", "provider": "licences"}
+    asked = {"state": "failing", "provider": "licences.example"}
     failing = client.get("/api/fulfilment/queue", params=asked).json()
     assert [(i["step"], i["attempts"], i["status"]) for i in failing] == [("licence", 5, "failed")]
     assert client.get("/api/fulfilment/counts").json() == {
         "total": 5, "waiting": 2, "failing": 2, "action_required": 1, "over_sla": 1}  # fmt: skip
     providers = {p["provider"]: p for p in client.get("/api/fulfilment/providers").json()}
-    assert providers["licences"]["breaker"] == "open"
-    assert (providers["mailer"]["calls"], providers["mailer"]["responses_429"]) == (4, 1)
+    assert providers["licences.example"]["breaker"] == "open"
+    assert (providers["mail.example"]["calls"], providers["mail.example"]["responses_429"]) == (
+        4, 1)  # fmt: skip
 
 
 def test_the_feedback_list_with_each_offer_s_figures_and_filters(migrated, client):

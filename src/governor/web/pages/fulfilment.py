@@ -52,8 +52,8 @@ def provider_columns() -> list[Column]:
     """The columns of the providers' health."""
     return [
         Column("provider", "Provider", href=lambda r: link("/fulfilment", provider=r.provider)),
-        Column("hosts", "Hosts", "code", get=lambda r: ", ".join(r.hosts) or None),
-        Column("steps", "Steps", "int"),
+        Column("open_steps", "Open steps", "int"),
+        Column("done_steps", "Done", "int"),
         Column("calls", "Calls", "int"),
         Column("errors", "Errors", "int"),
         Column("error_rate", "Error rate", "percent"),
@@ -76,15 +76,17 @@ def fulfilment_page(request: Request) -> Response:
                                                  offset=offset), limit, offset)  # fmt: skip
         counts = fulfilment_queue.counts(session, provider=provider, offer_id=offer_id)
         health = provider_health.health(session, get_settings())
-        names = fulfilment_queue.providers(session)
-        queue = Table("queue", queue_columns(), rows, title="Queue", pager=pager,
+        names = sorted({h.provider for h in health} | ({provider} if provider else set()))
+        shown = counts.total if state is None else getattr(counts, state)
+        queue = Table("queue", queue_columns(), rows, title="Queue", pager=pager, total=shown,
                       row_class=_row_class, empty=_empty(state, provider),
                       note="Oldest paid first; one row per open step.")  # fmt: skip
         providers = Table("providers", provider_columns(), health,
                           title="Providers in the last hour", row_class=_provider_class,
-                          empty="No fulfilment step or call in the last hour.",
-                          note="Calls and errors from the outside-call records; the breaker "
-                          "as those calls leave it.")  # fmt: skip
+                          empty="No open step, and no step or call in the last hour.",
+                          note="Calls and errors from the outside-call records to the "
+                          "provider's host; the breaker as those calls leave it; 429s counted "
+                          "by the steps open or made in the hour.")  # fmt: skip
         context = {"queue": queue, "providers": providers, "cards": _cards(counts, provider,
                    offer_id, state), "state": state, "provider": provider, "offer_id": offer_id,
                    "states": STATE_LABELS, "provider_names": names}  # fmt: skip
