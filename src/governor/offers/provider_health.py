@@ -47,7 +47,7 @@ def health(
     session: Session, settings: Settings, *, now: datetime | None = None,
     window: timedelta = WINDOW,
 ) -> list[ProviderHealth]:  # fmt: skip
-    """Every provider with an open step, a step done in the window, or a call in it, by name."""
+    """Every provider with an open step or a step made in the window, by name."""
     now = now or utcnow()
     since = now - window
     steps: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # open, done, 429s
@@ -62,19 +62,20 @@ def health(
             row = steps[provider]
             row[0 if status_is_open else 1] += int(count)
             row[2] += int(throttled or 0)
+    host = TaskSpan.attributes["server.address"].as_string()
     per_host: dict[str, list[Any]] = defaultdict(list)
-    for call in session.execute(
-        sa.select(TaskSpan.started_at, TaskSpan.duration_us, TaskSpan.attributes)
-        .where(TaskSpan.kind == "http", TaskSpan.started_at >= since, TaskSpan.started_at <= now)
-        .order_by(TaskSpan.started_at, TaskSpan.id)
-    ):  # fmt: skip
-        per_host[str((call.attributes or {}).get("server.address", "")).lower()].append(call)
-    called = set(session.scalars(
-        sa.select(Fulfilment.provider).where(Fulfilment.provider.in_(per_host)).distinct()
-    )) if per_host else set()  # fmt: skip
+    if steps:
+        for call in session.execute(
+            sa.select(host.label("host"), TaskSpan.started_at, TaskSpan.duration_us,
+                      TaskSpan.attributes)
+            .where(TaskSpan.kind == "http", TaskSpan.started_at >= since,
+                   TaskSpan.started_at <= now, host.in_(sorted(steps)))
+            .order_by(TaskSpan.started_at, TaskSpan.id)
+        ):  # fmt: skip
+            per_host[call.host].append(call)
     return [
-        _one(name, steps.get(name, [0, 0, 0]), per_host.get(name, []), settings, now, since)
-        for name in sorted(set(steps) | called)
+        _one(name, counts, per_host.get(name, []), settings, now, since)
+        for name, counts in sorted(steps.items())
     ]
 
 
