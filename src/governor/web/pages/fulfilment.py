@@ -37,12 +37,12 @@ def queue_columns() -> list[Column]:
         Column("provider", "Provider",
                href=lambda r: link("/fulfilment", provider=r.provider) if r.provider else None),
         Column("state", "State", "status"),
-        Column("attempts", "Attempts", "int"),
-        Column("throttled", "429s", "int"),
-        Column("last_error", "Last error", wrap=True),
         Column("age", "Age", "duration",
                get=lambda r: None if r.age_seconds is None else r.age_seconds * 1000),
         Column("over_sla", "Over SLA", get=lambda r: "yes" if r.over_sla else "no"),
+        Column("attempts", "Attempts", "int"),
+        Column("throttled", "429s", "int"),
+        Column("last_error", "Last error", wrap=True),
         Column("paid_at", "Paid", "datetime"),
         Column("task_id", "Task", "id", href=lambda r: f"/tasks/{r.task_id}"),
     ]  # fmt: skip
@@ -53,7 +53,7 @@ def provider_columns() -> list[Column]:
     return [
         Column("provider", "Provider", href=lambda r: link("/fulfilment", provider=r.provider)),
         Column("open_steps", "Open steps", "int"),
-        Column("done_steps", "Done", "int"),
+        Column("done_steps", "Done in the hour", "int"),
         Column("calls", "Calls", "int"),
         Column("errors", "Errors", "int"),
         Column("error_rate", "Error rate", "percent"),
@@ -80,7 +80,8 @@ def fulfilment_page(request: Request) -> Response:
         shown = counts.total if state is None else getattr(counts, state)
         queue = Table("queue", queue_columns(), rows, title="Queue", pager=pager, total=shown,
                       row_class=_row_class, empty=_empty(state, provider),
-                      note="Oldest paid first; one row per open step.")  # fmt: skip
+                      note="Oldest paid first; one row per open step; a red edge marks an order "
+                      "past its offer's SLA.")  # fmt: skip
         providers = Table("providers", provider_columns(), health,
                           title="Providers in the last hour", row_class=_provider_class,
                           empty="No open step, and no step or call in the last hour.",
