@@ -1,7 +1,7 @@
 """Rows for tests, as plain functions."""
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -9,7 +9,6 @@ from sqlalchemy.engine import Engine
 
 from governor.ids import new_id
 from governor.models import (
-    CheckoutSession,
     ExecutionTask,
     Feedback,
     Fulfilment,
@@ -84,14 +83,36 @@ def charge_fact(ids: dict[str, str], ref: str, status: str, at: datetime) -> Ent
                      offer_id=ids["offer"], idea_id=ids["idea"])  # fmt: skip
 
 
+def insert_rows(engine: Engine, model: type, *rows: dict[str, Any]) -> None:
+    """Insert rows of a model's table as given (ids and times included), in one transaction;
+    each row names its own columns (the others take their defaults)."""
+    with engine.begin() as conn:
+        for row in rows:
+            conn.execute(sa.insert(model.__table__).values(**row))  # type: ignore[attr-defined]
+
+
+def checkout_session(offer_id: str, session_id: str, at: datetime, **values: Any) -> dict[str, Any]:
+    """A checkout_sessions row opened at `at` (default: completed and paid a minute later)."""
+    row: dict[str, Any] = {
+        "id": session_id, "offer_id": offer_id, "status": "complete", "payment_status": "paid",
+        "payment_intent_id": f"pi_{session_id}", "amount_total_minor": 4900, "currency": "usd",
+        "created_at": at, "completed_at": at + timedelta(minutes=1), "event_at": at,
+    }  # fmt: skip
+    row.update(values)
+    return row
+
+
+def funnel_event(offer_id: str, step: str, at: datetime, **values: Any) -> dict[str, Any]:
+    """A funnel_events row (an offer viewed by default)."""
+    return {"id": new_id("fev"), "offer_id": offer_id, "step": step, "at": at, **values}
+
+
 def insert_fulfilment(engine: Engine, order_id: str, step: str, **values: Any) -> str:
     """A fulfilments row of one order's step (default: pending at mail.example, no attempt)."""
     row = {"id": new_id("ful"), "order_id": order_id, "step": step, "provider": "mail.example",
            "idempotency_key": f"{order_id}:{step}", "status": "pending", "attempts": 0,
-           "throttled": 0, "created_at": utcnow()}  # fmt: skip
-    row.update(values)
-    with engine.begin() as conn:
-        conn.execute(sa.insert(Fulfilment.__table__).values(**row))
+           "throttled": 0, "created_at": utcnow(), **values}  # fmt: skip
+    insert_rows(engine, Fulfilment, row)
     return str(row["id"])
 
 
@@ -99,21 +120,8 @@ def insert_feedback(engine: Engine, order_id: str, offer_id: str, rating: int,
                     **values: Any) -> str:  # fmt: skip
     """A feedback row of an order (given through the link, now, without a text by default)."""
     row = {"id": new_id("fb"), "order_id": order_id, "offer_id": offer_id, "rating": rating,
-           "source": "link", "created_at": utcnow()}  # fmt: skip
-    row.update(values)
-    with engine.begin() as conn:
-        conn.execute(sa.insert(Feedback.__table__).values(**row))
-    return str(row["id"])
-
-
-def insert_checkout_session(engine: Engine, offer_id: str, status: str, **values: Any) -> str:
-    """A checkout_sessions row of an offer (opened now unless told otherwise)."""
-    at = values.pop("created_at", None) or utcnow()
-    row = {"id": new_id("cs"), "offer_id": offer_id, "status": status, "created_at": at,
-           "event_at": at}  # fmt: skip
-    row.update(values)
-    with engine.begin() as conn:
-        conn.execute(sa.insert(CheckoutSession.__table__).values(**row))
+           "source": "link", "created_at": utcnow(), **values}  # fmt: skip
+    insert_rows(engine, Feedback, row)
     return str(row["id"])
 
 
@@ -123,8 +131,7 @@ def insert_http_span(engine: Engine, task_id: str, host: str, status: int | None
     attributes: dict[str, Any] = {"server.address": host, "governor.outbound.attempts": attempts}
     if status is not None:
         attributes["http.response.status_code"] = status
-    row = {"task_id": task_id, "trace_id": "0" * 32, "span_id": new_id("s")[-16:],
-           "name": "POST", "kind": "http", "started_at": started_at, "duration_us": 20_000,
-           "attributes": attributes}  # fmt: skip
-    with engine.begin() as conn:
-        conn.execute(sa.insert(TaskSpan.__table__).values(**row))
+    insert_rows(engine, TaskSpan, {"task_id": task_id, "trace_id": "0" * 32,
+                                   "span_id": new_id("s")[-16:], "name": "POST", "kind": "http",
+                                   "started_at": started_at, "duration_us": 20_000,
+                                   "attributes": attributes})  # fmt: skip

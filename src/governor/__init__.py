@@ -1,9 +1,10 @@
 """Governor: the control plane of an autonomous AI business.
 
 The API for agents' code: `@governor.task(...)` registers a handler, `governor.submit(...)`
-records a task, `governor.record_llm_usage(...)` reports a model call of the running task and
-`with governor.span("name"):` times a step of it. Names load on first use, so the command line
-starts fast.
+records a task, `governor.record_llm_usage(...)` reports a model call of the running task,
+`with governor.span("name"):` times a step of it and `governor.track(offer_id, step, ...)`
+records a funnel step Stripe does not report (an offer viewed, a checkout started). Names load
+on first use, so the command line starts fast.
 """
 
 import importlib
@@ -16,6 +17,7 @@ _WHERE = {
     "record_llm_usage": "governor.tasks.usage",
     "span": "governor.tracing.context",
     "submit": "governor.tasks.api",
+    "track": "governor.revenue.funnel",
 }
 __all__ = sorted(_WHERE)
 

@@ -159,6 +159,26 @@ class Settings(BaseSettings):
         description="A rating at or below this (of 1 to 5) becomes a finding, as does a text that "
         "names a problem (see offers/complaints.py).",
     )
+    funnel_window_days: int = Field(
+        7,
+        ge=1,
+        le=365,
+        description="Days a checkout cohort is given to pay, be fulfilled and rated before the "
+        "funnel counts it: entries younger than this are left out, so recent days are not "
+        "undercounted.",
+    )
+    funnel_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long the funnel's figures of one period are reused before they are "
+        "computed again (0: every request computes them).",
+    )
+    funnel_peak_offers: int = Field(
+        3,
+        ge=1,
+        description="A UTC day on which at least this many offers were created is an "
+        "offer-creation peak (providers' 429s are counted apart on those days).",
+    )
     reporting_currency: str = Field(
         "usd", description="Currency of the dashboard's one total across currencies."
     )

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from governor.audits.fsar import parse_markdown
+from governor.demo.business.seed_friction import FRICTION_PROVIDER
 from governor.demo.business.seed_world import REPEATED, SLOW_API, THROTTLING_API
 from governor.storage.db import get_engine, session_scope
 from governor.storage.guard import check_schema
@@ -40,7 +41,13 @@ def test_the_audit_of_the_seed_world_names_each_problem_and_blocks_execution(mig
     assert failing["reconciliation"]["hard"]  # money missing from the ledger
     assert THROTTLING_API in failing["outbound"]["summary"] and "429" in proposal
     assert "Gross revenue dropped" in failing["revenue_trend"]["summary"]
-    for text in ("ai_model", "implement_idea", world["missing_charge"], THROTTLING_API):
+    abandonment = failing["checkout_abandonment"]["summary"]  # the high-friction offer
+    assert world["friction_offer_id"] in abandonment and "at the payment step" in abandonment
+    assert FRICTION_PROVIDER in failing["fulfilment_providers"]["summary"]
+    assert "of first attempts" in failing["fulfilment_providers"]["summary"]
+    assert failing["fulfilment_sla"]["evidence"]["over_sla"] >= 2
+    for text in ("ai_model", "implement_idea", world["missing_charge"], THROTTLING_API,
+                 world["friction_offer_id"], FRICTION_PROVIDER):  # fmt: skip
         assert text in proposal
 
     with session_scope(readonly=True) as session:

@@ -6,15 +6,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from governor.models import Offer, OfferStatusChange
+from governor.models import CheckoutSession, Offer, OfferStatusChange
 from governor.offers import lifecycle
 from governor.offers import service as offers
 from governor.storage.db import session_scope
 from tests.factories import (
-    insert_checkout_session,
+    checkout_session,
     insert_feedback,
     insert_fulfilment,
     insert_http_span,
+    insert_rows,
     insert_task,
 )
 
@@ -105,11 +106,15 @@ def _steps(engine: Engine, world: World) -> None:
 
 def _sessions_and_ratings(engine: Engine, world: World) -> None:
     now, o = world.now, world.orders
-    for status, intent in (("complete", "pi_1"), ("complete", "pi_2"), ("expired", "pi_3"),
-                           ("expired", None), ("open", None)):  # fmt: skip
-        insert_checkout_session(engine, world.resume, status, payment_intent_id=intent,
-                                created_at=now - 2 * 24 * 60 * MIN)  # fmt: skip
-    insert_checkout_session(engine, world.resume, "expired", created_at=now - 60 * 24 * 60 * MIN)
+    days_ago = (2, 2, 2, 2, 2, 60)
+    ended = (("complete", "pi_1"), ("complete", "pi_2"), ("expired", "pi_3"), ("expired", None),
+             ("open", None), ("expired", None))  # fmt: skip
+    insert_rows(engine, CheckoutSession, *(
+        checkout_session(world.resume, f"cs_q{n}", now - days * 24 * 60 * MIN, status=status,
+                         payment_intent_id=intent,
+                         completed_at=now if status == "complete" else None)
+        for n, (days, (status, intent)) in enumerate(zip(days_ago, ended, strict=True))
+    ))  # fmt: skip
     with session_scope(engine) as s:
         extra = offers.create_order(s, offer_id=world.logo, created_at=now - 300 * MIN)
         offers.mark_paid(s, extra.id, charge_id="ch_extra", at=now - 300 * MIN)

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import stripe
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -13,6 +14,7 @@ from governor.demo.background_server import BackgroundServer
 from governor.demo.stripe_server import Clock, StripeServer, StripeStore
 from governor.models import LedgerEntry
 from governor.revenue import service
+from governor.revenue.stripe_api import close_client, stripe_client
 from governor.storage.db import session_scope
 from governor.web.app import create_app
 
@@ -34,6 +36,15 @@ def stand_in(store: StripeStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[St
         monkeypatch.setenv("GOVERNOR_STRIPE_WEBHOOK_SECRETS", f"whsec_old_one,{SECRET}")
         get_settings.cache_clear()
         yield server
+
+
+@pytest.fixture
+def client(stand_in: StripeServer) -> Iterator[stripe.StripeClient]:
+    """A Stripe client of Governor's, pointed at the stand-in (settings read now)."""
+    get_settings.cache_clear()
+    made = stripe_client()
+    yield made
+    close_client(made)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ page with resumable checkpoints; and the `stripe sync/status/replay` commands.""
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,22 +26,21 @@ NOW = int(time.time())  # sync's "now" is real time: the scenarios are placed ar
 OLD = NOW - 60 * DAY  # before the 30 days Stripe keeps events: fetched as objects
 RECENT = NOW - 5 * DAY  # inside them: fetched as events
 SINCE = datetime.fromtimestamp(NOW - 90 * DAY, UTC)
-ALL = ("events", "charges", "refunds", "disputes", "payouts", "balance_transactions")
+ALL = (
+    "events",
+    "charges",
+    "refunds",
+    "disputes",
+    "payouts",
+    "checkout.sessions",
+    "balance_transactions",
+)
 
 
 @pytest.fixture
 def store() -> StripeStore:
     """The stand-in's store, its clock before everything the scenarios create."""
     return StripeStore(clock=Clock(NOW - 90 * DAY), seed=7)
-
-
-@pytest.fixture
-def client(stand_in: StripeServer) -> Iterator[stripe.StripeClient]:
-    """A Stripe client of Governor's, pointed at the stand-in (settings read now)."""
-    get_settings.cache_clear()
-    made = stripe_client()
-    yield made
-    close_client(made)
 
 
 def _attempts(monkeypatch: pytest.MonkeyPatch, n: int) -> None:

@@ -15,6 +15,12 @@ def demo(
     scale: int | None = typer.Option(
         None, "--scale", help="Instead: N tasks and N ledger entries in bulk, for benchmarks."
     ),
+    sessions: int = typer.Option(
+        0,
+        "--sessions",
+        help="With --scale: also N checkout sessions with their views, orders, fulfilment "
+        "steps and ratings.",
+    ),
     scenario: str | None = typer.Option(
         None,
         "--scenario",
@@ -39,7 +45,7 @@ def demo(
                 "--scenario and --scale do not go together.",
                 hint="--scale writes bulk rows for benchmarks, with no story.",
             )
-        result = populate_scale(engine, rows=scale, seed=seed, days=days)
+        result = populate_scale(engine, rows=scale, seed=seed, days=days, sessions=sessions)
         if as_json:
             print_json(result.to_dict())
             return
@@ -50,6 +56,12 @@ def demo(
             f"(ledger {result.seconds['ledger']:.1f} s, tasks {result.seconds['tasks']:.1f} s, "
             f"rollups {result.seconds['rollups']:.1f} s)."
         )
+        if sessions:
+            console.print(
+                f"And {result.checkout_sessions:,} checkout sessions ({result.funnel_events:,} "
+                f"views, {result.funnel_orders:,} orders, {result.fulfilments:,} fulfilment "
+                f"steps, {result.feedback:,} ratings) in {result.seconds['funnel']:.1f} s."
+            )
         return
     if scenario == "seed":
         from governor.demo.business.seed_world import SCHEMA_CHANGE, build_seed_world

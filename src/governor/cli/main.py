@@ -16,6 +16,7 @@ from governor.cli import (
     db,
     demo,
     detect,
+    funnel,
     gate,
     serve,
     stripe,
@@ -67,6 +68,7 @@ app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
 app.command("detect")(detect.detect)
+app.command("funnel")(funnel.funnel)
 
 
 def _version(value: bool) -> None:

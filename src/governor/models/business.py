@@ -68,7 +68,7 @@ class Customer(Base):
     """Someone who bought (or tried to buy) an offer."""
 
     __tablename__ = "customers"
-    __table_args__ = (Index(None, "email"),)
+    __table_args__ = (Index(None, "email"), Index(None, "stripe_customer_id"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))

@@ -42,6 +42,7 @@ class LedgerEntry(Base):
         Index(None, "balance_transaction_id"),
         Index(None, "charge_id"),
         Index(None, "order_id"),
+        Index(None, "payment_intent_id"),
         Index(None, "kind", "occurred_at"),
         Index(None, "offer_id", "occurred_at"),
     )
@@ -56,6 +57,7 @@ class LedgerEntry(Base):
     source_ref: Mapped[str] = mapped_column(String(STRIPE_ID))
     balance_transaction_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     charge_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
+    payment_intent_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))  # a charge's pi_…
     order_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     offer_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
     idea_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))

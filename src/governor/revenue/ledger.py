@@ -23,7 +23,7 @@ from governor.revenue.translate import (
 )
 from governor.storage.upsert import upsert
 
-_FILLABLE = ("balance_transaction_id", "charge_id", "description", *LINKS)
+_FILLABLE = ("balance_transaction_id", "charge_id", "payment_intent_id", "description", *LINKS)
 _FIELDS = ("amount_minor", "currency", "status", "occurred_at", *_FILLABLE)
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 """The watermark of an entry only weak facts made: any fact of the object itself beats it."""
@@ -71,7 +71,7 @@ def record_many(session: Session, stated: Sequence[Stated]) -> None:
     _upsert(session, _weak_changes, weak)
     charges = sorted({item.fact.charge_id for item in merged.values() if item.fact.charge_id})
     if charges:
-        _copy_links(session, charges)
+        copy_links(session, charges)
 
 
 def _merge(old: Stated, new: Stated) -> Stated:
@@ -159,7 +159,7 @@ def record_balance(session: Session, txns: Sequence[BalanceFact], *, origin: str
     return len(txns)
 
 
-def _copy_links(session: Session, charge_ids: list[str]) -> None:
+def copy_links(session: Session, charge_ids: list[str]) -> None:
     """Give the unlinked entries of these charges (refunds, fees, disputes) the charge's links."""
     entries = table_of(LedgerEntry)
     parent = entries.alias("parent")

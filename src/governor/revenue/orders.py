@@ -110,8 +110,15 @@ def orders_of_events(session: Session, events: Sequence[dict[str, Any]]) -> set[
     return found
 
 
-def sync_orders_after_events(session: Session, events: Sequence[dict[str, Any]]) -> int:
-    """After a batch of Stripe events reached the ledger: update the orders they concern, and
-    alert sales of retired offers."""
-    alert_retired_offer_sales(session, events)
-    return sync_orders_from_ledger(session, orders_of_events(session, events))
+def sync_orders_after_events(
+    session: Session,
+    events: Sequence[dict[str, Any]],
+    *,
+    orders: Iterable[str] = (),
+    charges: Iterable[str] = (),
+) -> int:
+    """After a batch of Stripe events reached the ledger: update the orders they concern (and
+    `orders`, e.g. made by checkout sessions), and alert sales of retired offers (also by
+    `charges` that only now reached their offer)."""
+    alert_retired_offer_sales(session, events, charges=charges)
+    return sync_orders_from_ledger(session, orders_of_events(session, events) | set(orders))

@@ -37,6 +37,7 @@ def submit_fulfilments(session: Session, order_ids: Iterable[str]) -> list[str]:
             FULFILMENT_TASK,
             {"order_id": order_id},
             offer_id=offer_id,
+            order_id=order_id,
             idempotency_key=f"fulfil:{order_id}",
         )
         for order_id, offer_id in rows

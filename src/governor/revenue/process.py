@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from governor.alerts.service import raise_alert
 from governor.models import StripeBalanceTransaction
-from governor.revenue import inbox, ledger, pressure
+from governor.revenue import checkout, checkout_orders, inbox, ledger, pressure
 from governor.revenue.currency import format_minor
 from governor.revenue.orders import sync_orders_after_events
 from governor.revenue.translate import (
@@ -23,6 +23,7 @@ from governor.revenue.translate import (
     timestamp,
 )
 from governor.storage.db import session_scope
+from governor.storage.keylock import lock_names
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,10 @@ class Handled:
 def apply_events(
     session: Session, events: Sequence[dict[str, Any]], txns: dict[str, dict[str, Any]]
 ) -> None:
-    """Write what events say: ledger facts, balance transactions, the orders they settle,
-    alerts (in bulk)."""
+    """Write what events say: ledger facts, balance transactions, checkout sessions and the
+    orders they make or settle, alerts (in bulk)."""
+    intents = checkout.intents_of([_object(event) for event in events])
+    lock_names(session, "payment_intent", intents)  # its session and its charge meet once
     stated, known = [], []
     for event in events:
         obj = _object(event)
@@ -65,7 +68,9 @@ def apply_events(
         known += [balance_fact(txns[i]) for i in wanted_txns(event) if i in txns]
     ledger.record_many(session, stated)
     ledger.record_balance(session, known, origin="api")
-    sync_orders_after_events(session, events)
+    made = checkout.record_sessions(session, checkout.seen_in(events))
+    linked, charges = checkout_orders.link_charges(session, intents)
+    sync_orders_after_events(session, events, orders=made | linked, charges=charges)
     for event in events:
         _alert(session, event["type"], _object(event))
 

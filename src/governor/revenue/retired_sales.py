@@ -1,6 +1,6 @@
 """Sales of retired offers: the money stays booked, and a person is told to close the link."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,12 +11,15 @@ from governor.models import LedgerEntry, Offer, OfferStatusChange
 from governor.revenue.currency import format_minor
 
 
-def alert_retired_offer_sales(session: Session, events: Sequence[dict[str, Any]]) -> int:
-    """Alert `offer_retired_sale` for each `charge.succeeded` among these events whose charge
-    (already in the ledger) paid an offer retired before it; the money stays booked. Returns
-    how many such charges it found."""
+def alert_retired_offer_sales(
+    session: Session, events: Sequence[dict[str, Any]], *, charges: Iterable[str] = ()
+) -> int:
+    """Alert `offer_retired_sale` for each `charge.succeeded` among these events (and each of
+    `charges`) whose charge (already in the ledger) paid an offer retired before it; the money
+    stays booked. Returns how many such charges it found."""
     refs = sorted(
-        {
+        set(charges)
+        | {
             str(obj["id"])
             for obj in (
                 (e.get("data") or {}).get("object") or {}

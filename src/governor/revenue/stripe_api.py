@@ -205,13 +205,16 @@ def close_client(client: stripe.StripeClient) -> None:
 
 
 def _service(client: stripe.StripeClient, resource: str) -> Any:
-    """`client.v1.<resource>` (SDK 12+) or `client.<resource>` (older SDKs)."""
-    services = getattr(client, "v1", client)
-    service = getattr(services, resource, None) if resource.isidentifier() else None
+    """`client.v1.<resource>` (SDK 12+) or `client.<resource>` (older SDKs); a dotted resource
+    names a nested service (`checkout.sessions`)."""
+    service: Any = getattr(client, "v1", client)
+    for part in resource.split("."):
+        service = getattr(service, part, None) if part.isidentifier() else None
     if service is None or not callable(getattr(service, "list", None)):
         raise BadInput(
             f"Stripe has no listable resource '{resource}'.",
-            hint="Use e.g. events, charges, refunds, disputes, payouts or balance_transactions.",
+            hint="Use e.g. events, charges, refunds, disputes, payouts, balance_transactions "
+            "or checkout.sessions.",
         )
     return service
 

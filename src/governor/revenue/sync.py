@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from governor.models import StripeSyncCheckpoint
 from governor.models.types import utcnow
-from governor.revenue import inbox, ledger
+from governor.revenue import checkout, inbox, ledger
 from governor.revenue.stripe_api import iter_list
 from governor.revenue.translate import balance_fact, entry_facts
 from governor.storage.db import session_scope
@@ -21,7 +21,8 @@ from governor.storage.db import session_scope
 EVENT_RETENTION = timedelta(days=30)
 """Stripe lists events of the last 30 days only; older history comes from the objects."""
 
-OBJECTS = ("charges", "refunds", "disputes", "payouts")
+OBJECTS = ("charges", "refunds", "disputes", "payouts", "checkout.sessions")
+"""Listed for what lies before the events' 30 days; sessions last, so their charges are in."""
 PAGE = 100
 
 Progress = Callable[[str, int], None]
@@ -126,6 +127,8 @@ def _store(
         for txn in page:
             if txn.get("type") == "payout":
                 record_payout_members(session, client, txn["source"])
+    elif resource == "checkout.sessions":
+        checkout.record_objects(session, page, at=utcnow())
     else:  # the object as it is now: newer than any event created before this moment
         now = utcnow()
         for obj in page:

@@ -40,6 +40,7 @@ class EntryFact:
     occurred_at: datetime
     balance_transaction_id: str | None = None
     charge_id: str | None = None
+    payment_intent_id: str | None = None
     order_id: str | None = None
     offer_id: str | None = None
     idea_id: str | None = None
@@ -209,6 +210,7 @@ def _charge(ch: Obj) -> list[EntryFact]:
         currency=str(ch["currency"]).lower(), status=ch["status"],
         occurred_at=timestamp(ch["created"]),
         balance_transaction_id=object_id(ch.get("balance_transaction")), charge_id=ch["id"],
+        payment_intent_id=object_id(ch.get("payment_intent")),
         description=ch.get("description"), **links(ch.get("metadata")),
     )  # fmt: skip
     refunds = (ch.get("refunds") or {}).get("data") or []
@@ -283,7 +285,8 @@ def _payment_intent(pi: Obj) -> list[EntryFact]:
             kind="charge", source_ref=ref, amount_minor=int(pi["amount"]),
             currency=str(pi["currency"]).lower(), status="failed",
             occurred_at=timestamp(pi["created"]), charge_id=ref if ref.startswith("ch_") else None,
-            description=error.get("message"), weak=True, **links(pi.get("metadata")),
+            payment_intent_id=pi["id"], description=error.get("message"), weak=True,
+            **links(pi.get("metadata")),
         )
     ]  # fmt: skip
 

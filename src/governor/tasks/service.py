@@ -40,6 +40,7 @@ def submit(
     after: Sequence[str] = (),
     idea_id: str | None = None,
     offer_id: str | None = None,
+    order_id: str | None = None,
     idempotency_key: str | None = None,
     not_before: datetime | None = None,
 ) -> str:
@@ -60,7 +61,7 @@ def submit(
     task = ExecutionTask(
         id=new_id("task"), kind=spec.kind, type=type, status="pending", input=input,
         attempts=0, max_attempts=spec.max_attempts, timeout_s=spec.timeout,
-        idempotency_key=idempotency_key, idea_id=idea_id, offer_id=offer_id,
+        idempotency_key=idempotency_key, idea_id=idea_id, offer_id=offer_id, order_id=order_id,
         waiting_on=sum(p.status != "succeeded" for p in parents), dependents=0,
         tokens_in=0, tokens_out=0,
         tokens_cached=0, cancel_requested=False, created_at=utcnow(), not_before=not_before,

@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from governor.config import Settings
@@ -33,7 +33,7 @@ from governor.demo.business.catalog import FIRST_NAMES, LAST_NAMES, email
 from governor.demo.business.history import DatabaseNotEmpty, business_counts, is_demo
 from governor.demo.stripe_server import Clock, StripeServer, StripeStore, deliver
 from governor.errors import BadInput, ConfigError
-from governor.models import Customer, ExecutionTask, Idea, Offer
+from governor.models import Customer, Idea, Offer
 from governor.offers import service as offers
 from governor.storage.db import session_scope
 from governor.tasks import service as tasks
@@ -312,11 +312,7 @@ class LiveBusiness:
         order_id: str | None = None,
     ) -> str:
         key = f"{type}:{order_id}" if order_id else None
-        task_id = tasks.submit(
-            session, type, input, offer_id=offer_id, idea_id=idea_id, idempotency_key=key
-        )
-        if order_id is not None:  # submit() does not take the order yet
-            session.execute(
-                update(ExecutionTask).where(ExecutionTask.id == task_id).values(order_id=order_id)
-            )
-        return task_id
+        return tasks.submit(
+            session, type, input, offer_id=offer_id, idea_id=idea_id, order_id=order_id,
+            idempotency_key=key,
+        )  # fmt: skip

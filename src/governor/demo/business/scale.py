@@ -34,6 +34,8 @@ from governor.analytics import rollups
 from governor.demo.business import plan as planning
 from governor.demo.business.catalog import ERRORS, IDEAS, TASKS
 from governor.demo.business.history import refresh_rollups, require_empty
+from governor.demo.business.scale_funnel import TABLES as FUNNEL_TABLES
+from governor.demo.business.scale_funnel import funnel_rows
 from governor.errors import BadInput
 from governor.ids import _base32
 from governor.models import ExecutionTask, LedgerEntry, Order, RollupChange, TaskSpan
@@ -90,6 +92,7 @@ TABLES = {
     "ledger": (table_of(LedgerEntry).name, LEDGER_COLUMNS),
     "task": (table_of(ExecutionTask).name, TASK_COLUMNS),
     "span": (table_of(TaskSpan).name, SPAN_COLUMNS),
+    **FUNNEL_TABLES,
 }
 Row = tuple[str, tuple[Any, ...]]
 Chunk = dict[str, list[tuple[Any, ...]]]
@@ -109,6 +112,11 @@ class ScaleSummary:
     ledger_entries: int = 0
     tasks: int = 0
     spans: int = 0
+    checkout_sessions: int = 0
+    funnel_events: int = 0
+    funnel_orders: int = 0
+    fulfilments: int = 0
+    feedback: int = 0
     rollup_changes: int = 0
     rollups_refreshed: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
@@ -118,12 +126,21 @@ class ScaleSummary:
 
 
 def populate_scale(
-    engine: Engine, *, rows: int, seed: int = 7, days: int = 90, end: datetime | None = None
+    engine: Engine,
+    *,
+    rows: int,
+    seed: int = 7,
+    days: int = 90,
+    end: datetime | None = None,
+    sessions: int = 0,
 ) -> ScaleSummary:
     """Write `rows` ledger entries and `rows` tasks (and the orders they name) into an empty
-    database."""
+    database, and `sessions` checkout sessions with their views, orders, fulfilment steps and
+    ratings (scale_funnel.py)."""
     if rows < 1:
         raise BadInput(f"--scale must be at least 1, not {rows}.")
+    if sessions < 0:
+        raise BadInput(f"--sessions must be 0 or more, not {sessions}.")
     if days < 1:
         raise BadInput(f"--days must be at least 1, not {days}.")
     with session_scope(engine, readonly=True) as session:
@@ -147,6 +164,14 @@ def populate_scale(
         made = write(_task_rows(rng, catalog, paid, start, end, rows, values))
         summary.tasks, summary.spans = made["task"], made["span"]
         summary.seconds["tasks"] = round(time.perf_counter() - mark, 2)
+        if sessions:
+            mark = time.perf_counter()
+            moments = _moments(rng, (end - start).total_seconds(), sessions)
+            made = write(funnel_rows(rng, catalog, start, end, sessions, values, moments))
+            summary.checkout_sessions, summary.funnel_events = made["session"], made["event"]
+            summary.funnel_orders, summary.fulfilments = made["funnel_order"], made["fulfilment"]
+            summary.feedback = made["feedback"]
+            summary.seconds["funnel"] = round(time.perf_counter() - mark, 2)
     with session_scope(engine, readonly=True) as session:
         summary.rollup_changes = session.scalar(select(func.count()).select_from(RollupChange)) or 0
     mark = time.perf_counter()

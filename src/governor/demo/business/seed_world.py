@@ -5,9 +5,10 @@ The demo's history (through the Stripe stand-in and the webhook) stops a day and
 revenue drops. Then, in the last hours: `implement_idea` tasks several times slower than the
 rest because of a query repeated per item (N+1) and one slow outside API; `create_offer`
 calls that an outside service answers with 429; a failed charge; a charge Stripe settled that
-the ledger never got, found by a reconciliation. The monitors evaluate all of it. Last, the
-database is put one migration behind: `execution_tasks.ai_model` is dropped, as it was
-missing in production.
+the ledger never got, found by a reconciliation; an offer losing its buyers at the payment
+step and a fulfilment provider failing (demo/business/seed_friction.py). The monitors
+evaluate all of it. Last, the database is put one migration behind: `execution_tasks.ai_model`
+is dropped, as it was missing in production.
 """
 
 import secrets
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from governor.audits.canaries import settled_charge
 from governor.config import Settings
 from governor.demo.business.history import populate
+from governor.demo.business.seed_friction import PlantedFriction, plant_friction
 from governor.ids import new_id
 from governor.models import ExecutionTask, LedgerEntry, TaskSpan
 from governor.models.types import utcnow
@@ -50,10 +52,13 @@ class Planted:
     missing_charge: str
     reconciliation_run: str
     revenue_stops_at: str
+    friction: PlantedFriction
     dropped_column: str = "execution_tasks.ai_model"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        fields = asdict(self)
+        friction = fields.pop("friction")
+        return {**fields, **{f"friction_{key}": value for key, value in friction.items()}}
 
 
 def build_seed_world(
@@ -73,11 +78,12 @@ def build_seed_world(
         throttled = _throttled_calls(session, now)
         failed = _failed_charge(session, now)
         missing = _missing_charge(session, now)
+        friction = plant_friction(session, now, stops)
     with session_scope(engine) as session:
         run = record(session, Window(now - timedelta(days=2), now), "demo")
     evaluate(engine, threshold=settings.anomaly_threshold, now=now)
     drop_ai_model_by_hand(engine)
-    return Planted(slow, throttled, failed, missing, run.run_id, stops.isoformat())
+    return Planted(slow, throttled, failed, missing, run.run_id, stops.isoformat(), friction)
 
 
 def _task(session: Session, type_: str, finished: datetime, duration_ms: int) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from governor.demo.stripe_server import listing
+from governor.demo.stripe_server import checkout_api, listing
 from governor.demo.stripe_server.errors import ApiError, injected, missing, unauthorized
 from governor.demo.stripe_server.expand import expand, fields_to_expand
 from governor.demo.stripe_server.store import KINDS, StripeStore
@@ -53,9 +53,7 @@ def create_app(store: StripeStore) -> FastAPI:
     def get_balance() -> JSONResponse:
         return JSONResponse(store.balance())
 
-    @app.get("/v1/{kind}")
-    def list_objects(kind: str, request: Request) -> JSONResponse:
-        _known(kind, request)
+    def list_page(kind: str, request: Request) -> JSONResponse:
         params = list(request.query_params.multi_items())
         query = listing.parse(kind, params)
         fields = fields_to_expand(kind, query.expand, in_list=True)
@@ -70,8 +68,15 @@ def create_app(store: StripeStore) -> FastAPI:
         data, has_more = listing.page(items, query, KINDS[kind], store.sort_key, key_of)
         data = [expand(item, fields, store.find) for item in data]
         return JSONResponse(
-            {"object": "list", "data": data, "has_more": has_more, "url": f"/v1/{kind}"}
+            {"object": "list", "data": data, "has_more": has_more, "url": request.url.path}
         )
+
+    checkout_api.install(app, store, list_page)
+
+    @app.get("/v1/{kind}")
+    def list_objects(kind: str, request: Request) -> JSONResponse:
+        _known(kind, request)
+        return list_page(kind, request)
 
     @app.get("/v1/{kind}/{object_id}")
     def retrieve(kind: str, object_id: str, request: Request) -> JSONResponse:
@@ -105,7 +110,7 @@ def _authenticate(header: str | None) -> None:
 
 
 def _known(kind: str, request: Request) -> None:
-    if kind not in KINDS:
+    if kind not in KINDS or kind == checkout_api.KIND:  # served at its own path
         raise _unrecognised(request)
 
 

@@ -9,6 +9,7 @@ from governor.demo.stripe_server.objects import Obj
 EXPANDABLE: dict[str, frozenset[str]] = {
     "balance_transactions": frozenset({"source"}),
     "charges": frozenset({"balance_transaction", "payment_intent"}),
+    "checkout_sessions": frozenset({"customer", "line_items", "payment_intent"}),
     "disputes": frozenset({"charge", "payment_intent"}),
     "events": frozenset(),
     "payment_intents": frozenset({"latest_charge"}),

@@ -12,6 +12,7 @@ from governor.demo.stripe_server.objects import Obj
 FILTERS: dict[str, frozenset[str]] = {
     "balance_transactions": frozenset({"type", "source", "payout", "currency"}),
     "charges": frozenset({"customer", "payment_intent"}),
+    "checkout_sessions": frozenset({"customer", "payment_intent", "payment_link", "status"}),
     "disputes": frozenset({"charge", "payment_intent"}),
     "events": frozenset({"type", "types"}),
     "payment_intents": frozenset({"customer"}),

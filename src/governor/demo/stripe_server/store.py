@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from governor.demo.stripe_server import objects
+from governor.demo.stripe_server.checkout import CheckoutScenarios
 from governor.demo.stripe_server.clock import Clock
 from governor.demo.stripe_server.money import DISPUTE_FEE, processing_fee
 from governor.demo.stripe_server.objects import Obj
@@ -17,6 +18,7 @@ DAY = 86_400
 KINDS: dict[str, str] = {
     "balance_transactions": "balance_transaction",
     "charges": "charge",
+    "checkout_sessions": "checkout.session",
     "disputes": "dispute",
     "events": "event",
     "payment_intents": "payment_intent",
@@ -25,7 +27,7 @@ KINDS: dict[str, str] = {
 }
 
 
-class StripeStore:
+class StripeStore(CheckoutScenarios):
     """Thread-safe Stripe state; the scenario methods return copies of what they created."""
 
     def __init__(
@@ -47,6 +49,8 @@ class StripeStore:
         self._paid_out_in: dict[str, str] = {}  # balance transaction id -> payout id
         self._late_fees: dict[str, int | None] = {}  # charge id -> fee for settle_fee
         self._failures: list[tuple[int, int]] = []  # (status, retry_after) per request
+        self._line_items: dict[str, list[Obj]] = {}  # checkout session id -> its line items
+        self._intent_metadata: dict[str, dict[str, str]] = {}  # … -> its intent's metadata
 
     # Reading -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from governor.web.pages import (
     costs,
     feedback_list,
     fulfilment,
+    funnel,
     live,
     overview,
     revenue,
@@ -27,8 +28,8 @@ STATIC = Path(__file__).parent.parent / "static"
 PLOTLY_URL = "/static/vendor/plotly.min.js"
 
 router = APIRouter()
-for _area in (overview, revenue, business, fulfilment, feedback_list, costs, tasks, alerts,
-              audits, live):  # fmt: skip
+for _area in (overview, revenue, business, funnel, fulfilment, feedback_list, costs, tasks,
+              alerts, audits, live):  # fmt: skip
     router.include_router(_area.router)
 
 

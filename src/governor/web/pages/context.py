@@ -35,6 +35,7 @@ class NavItem:
 NAV = (
     NavItem("overview", "Overview", "/"),
     NavItem("revenue", "Revenue", "/revenue"),
+    NavItem("funnel", "Funnel", "/funnel"),
     NavItem("costs", "Costs", "/costs"),
     NavItem("tasks", "Tasks", "/tasks"),
     NavItem("alerts", "Alerts", "/alerts"),
