@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from governor.models import CheckoutSession, Offer, OfferStatusChange
+from governor.models import CheckoutSession, Offer, OfferStatusChange, Order
 from governor.offers import lifecycle
 from governor.offers import service as offers
 from governor.storage.db import session_scope
@@ -106,7 +106,7 @@ def _steps(engine: Engine, world: World) -> None:
 
 def _sessions_and_ratings(engine: Engine, world: World) -> None:
     now, o = world.now, world.orders
-    days_ago = (2, 2, 2, 2, 2, 60)
+    days_ago = (10, 10, 10, 10, 10, 60)  # older than the funnel's 7-day window; one long ago
     ended = (("complete", "pi_1"), ("complete", "pi_2"), ("expired", "pi_3"), ("expired", None),
              ("open", None), ("expired", None))  # fmt: skip
     insert_rows(engine, CheckoutSession, *(
@@ -120,6 +120,7 @@ def _sessions_and_ratings(engine: Engine, world: World) -> None:
         offers.mark_paid(s, extra.id, charge_id="ch_extra", at=now - 300 * MIN)
         offers.mark_fulfilled(s, extra.id, at=now - 250 * MIN)
         o["logo_done"] = extra.id
+        s.get_one(Order, o["done"]).checkout_session_id = "cs_q0"  # the done order's checkout
     insert_feedback(engine, o["done"], world.resume, 2, text="It arrived late and broken",
                     idea_id=world.idea, created_at=now - 100 * MIN)  # fmt: skip
     insert_feedback(engine, o["logo_done"], world.logo, 5, text="Lovely logos",

@@ -1,14 +1,11 @@
-"""The fulfilment queue, the providers' health, the offer's friction and the feedback summary,
-read from known rows on both databases."""
+"""The fulfilment queue, the providers' health and the feedback summary, read from known rows
+on both databases."""
 
 from datetime import timedelta
 
-import pytest
-
 from governor.config import get_settings
-from governor.errors import NotFound
 from governor.models.types import utcnow
-from governor.offers import feedback, feedback_summary, fulfilment_queue, offer_friction
+from governor.offers import feedback, feedback_summary, fulfilment_queue
 from governor.offers.provider_health import health
 from governor.storage.db import session_scope
 from tests.factories import insert_fulfilment, insert_http_span, insert_task
@@ -91,29 +88,6 @@ def test_an_open_breaker_turns_half_open_after_its_pause_then_closes(migrated, c
     with session_scope(migrated, readonly=True) as s:
         lic = {h.provider: h for h in health(s, get_settings(), now=world.now)}["licences.example"]
     assert (lic.calls, lic.errors, lic.done_steps, lic.breaker) == (6, 5, 1, "closed")
-
-
-def test_the_offer_s_friction_in_a_period(migrated):
-    world = a_world(migrated, utcnow())
-    now = world.now
-    with session_scope(migrated, readonly=True) as s:
-        week = offer_friction.friction(s, world.resume, since=now - timedelta(days=7), until=now)
-        assert (week.sessions, week.completed, week.expired, week.abandoned_at_payment) == (
-            5,
-            2,
-            2,
-            1,
-        )  # the session 60 days ago is outside; the open one is not judged
-        assert week.abandonment == 0.5
-        assert (week.paid, week.fulfilled, week.ratings, week.mean_rating) == (4, 1, 1, 2.0)
-        assert week.over_sla == 1
-        logo = offer_friction.friction(s, world.logo, since=now - timedelta(days=7), until=now)
-        assert (logo.sessions, logo.abandonment, logo.paid, logo.mean_rating) == (0, None, 3, 5.0)
-        old = offer_friction.friction(s, world.resume, since=now - timedelta(days=90),
-                                      until=now - timedelta(days=30))  # fmt: skip
-        assert (old.sessions, old.expired, old.paid, old.ratings) == (1, 1, 0, 0)
-        with pytest.raises(NotFound, match="No offer offer_nope"):
-            offer_friction.friction(s, "offer_nope", since=now - timedelta(days=7), until=now)
 
 
 def test_feedback_per_offer_and_filtered_by_rating(migrated):

@@ -71,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(track.router)
     app.include_router(funnel_api.router)
-    app.include_router(friction_api.router)  # /api/fulfilment/…, /api/offers/{id}/friction
+    app.include_router(friction_api.router)  # /api/fulfilment/…
     feedback.install(app, settings)  # the customers' /f/… page and /api/feedback
     metrics_registry = registry_for(engine)
 

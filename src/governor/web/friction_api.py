@@ -1,4 +1,4 @@
-"""The JSON twins of the fulfilment queue, the providers' health and an offer's friction panel."""
+"""The JSON twins of the fulfilment queue (rows and counts) and of the providers' health."""
 
 from typing import Annotated
 
@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query
 
 from governor.analytics.filters import MAX_LIMIT, MAX_OFFSET
 from governor.config import get_settings
-from governor.offers import fulfilment_queue, offer_friction, provider_health
-from governor.web.api import Asked, Reader
+from governor.offers import fulfilment_queue, provider_health
+from governor.web.api import Reader
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -45,9 +45,3 @@ def queue_counts(
 def providers(session: Reader) -> list[provider_health.ProviderHealth]:
     """Each provider over the last hour: calls, errors, 429s and its breaker's state."""
     return provider_health.health(session, get_settings())
-
-
-@router.get("/offers/{offer_id}/friction", response_model=offer_friction.OfferFriction)
-def friction(session: Reader, asked: Asked, offer_id: str) -> offer_friction.OfferFriction:
-    """The offer's checkout sessions, abandonment, paid, fulfilled, rating and orders over SLA."""
-    return offer_friction.friction(session, offer_id, since=asked.start, until=asked.end)
