@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         "",
         description="Per-host rate limits for outside calls: 'host=N/s,host2=M/m' (s, m, h).",
     )
+    outbound_limit_margin: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="How much longer than its unit each outbound limit's window is (0.1: 10%), "
+        "so that jittery arrivals never exceed a provider's count; 0 uses the limit in full.",
+    )
     outbound_timeout_seconds: float = Field(30.0, gt=0, description="Timeout of one outside call.")
     outbound_max_attempts: int = Field(
         5, ge=1, description="Attempts of one outside call, retries included."
@@ -158,6 +165,13 @@ class Settings(BaseSettings):
         le=5,
         description="A rating at or below this (of 1 to 5) becomes a finding, as does a text that "
         "names a problem (see offers/complaints.py).",
+    )
+    fulfilment_max_failures: int = Field(
+        5,
+        ge=1,
+        le=20,
+        description="Failed attempts after which a fulfilment step gives up: it is marked failed "
+        "and an alert asks a person whether to refund.",
     )
     funnel_window_days: int = Field(
         7,

@@ -6,5 +6,6 @@ def load() -> None:
     import governor.alerts.jobs
     import governor.analytics.jobs
     import governor.audits.jobs
+    import governor.fulfilment.jobs
     import governor.monitors.jobs
     import governor.revenue.jobs  # noqa: F401

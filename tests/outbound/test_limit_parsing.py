@@ -17,6 +17,12 @@ def test_limits_parse_per_host() -> None:
     assert parse_limits("") == {}
 
 
+def test_the_margin_stretches_each_window_as_set() -> None:
+    assert parse_limits("a.com=100/s")["a.com"].rate().interval == 1100  # 10% by default
+    assert parse_limits("a.com=100/s", margin=0.02)["a.com"].rate().interval == 1020
+    assert parse_limits("a.com=100/s", margin=0.0)["a.com"].rate().interval == 1000
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -61,6 +61,17 @@ def test_post_is_not_retried_after_a_500(configure, make_client, sleeps) -> None
     assert sleeps == []
 
 
+def test_post_with_an_idempotency_key_is_retried_after_a_500(
+    configure, make_client, sleeps
+) -> None:
+    client: OutboundClient = make_client(sleep=sleeps)
+    with serve(script=deque([(500, {})])) as server:
+        keyed = {"Idempotency-Key": "fulfil:order_1:ship"}
+        assert client.post(server.url, json={"amount": 10}, headers=keyed).status_code == 200
+        assert [item.status for item in server.received] == [500, 200]
+    assert len(sleeps) == 1
+
+
 def test_post_is_retried_after_429_and_503(configure, make_client, sleeps) -> None:
     client: OutboundClient = make_client(sleep=sleeps)
     script = deque([(429, {"Retry-After": "1"}), (503, {})])

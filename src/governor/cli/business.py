@@ -1,4 +1,5 @@
-"""`governor ideas|offers|orders …`: what the business sells and to whom; offers' statuses."""
+"""`governor ideas|offers|orders …`: what the business sells and to whom; offers' statuses;
+orders' fulfilment steps."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -367,3 +368,46 @@ def feedback_link(order_id: str) -> None:
     from governor.offers import feedback
 
     typer.echo(_read(lambda s: feedback.feedback_link(s, get_settings(), order_id)))
+
+
+def _steps_table(steps: list[Any]) -> Any:
+    from rich.table import Table
+
+    table = Table("step", "provider", "status", "attempts", "429s", "finished_at", "last_error")
+    for s in steps:
+        table.add_row(s.step, s.provider, s.status, str(s.attempts), str(s.throttled),
+                      _when(s.finished_at), s.last_error or "")  # fmt: skip
+    return table
+
+
+@orders.command("fulfilment")
+def show_fulfilment(order_id: str, as_json: bool = JSON) -> None:
+    """An order's fulfilment steps: provider, status, attempts, 429s, the last error."""
+    from governor.fulfilment.service import get_fulfilment
+
+    found = _read(lambda s: get_fulfilment(s, order_id))
+    if as_json:
+        print_json(found.model_dump(mode="json"))
+        return
+    done = f", fulfilled {_when(found.fulfilled_at)}" if found.fulfilled_at else ""
+    console.print(f"[bold]order[/bold]: {found.order_id} ({found.order_status}{done})")
+    if not found.steps:
+        console.print("No step has run yet.")
+        return
+    print_table(_steps_table(found.steps))
+
+
+@orders.command("retry-fulfilment")
+def retry_fulfilment(
+    order_id: str,
+    step: str = typer.Argument(..., help="The step, as `governor orders fulfilment` names it."),
+    as_json: bool = JSON,
+) -> None:
+    """Try a failed or action-required step again (e.g. once the customer gave an address)."""
+    from governor.fulfilment.service import retry_step
+
+    retried = _write(lambda s: retry_step(s, order_id, step))
+    if as_json:
+        print_json(retried.model_dump(mode="json"))
+        return
+    console.print(f"Order {order_id}: step {step} is pending again (task {retried.task_id}).")

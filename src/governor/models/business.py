@@ -74,6 +74,7 @@ class Customer(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     stripe_customer_id: Mapped[str | None] = mapped_column(String(STRIPE_ID))
+    address: Mapped[Any | None] = mapped_column(JSONDocument)  # postal: line1, city, postal_code…
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -102,9 +102,10 @@ def create_customer(
     name: str | None = None,
     email: str | None = None,
     stripe_customer_id: str | None = None,
+    address: dict[str, str] | None = None,
     created_at: datetime | None = None,
 ) -> Customer:
-    """Record a customer (name, email and Stripe id are all optional)."""
+    """Record a customer (name, email, Stripe id and postal address are all optional)."""
     if email is not None and "@" not in email:
         raise BadInput(f"'{email}' is not an email address.", hint="Give it as name@domain.")
     customer = Customer(
@@ -112,6 +113,7 @@ def create_customer(
         name=name,
         email=email,
         stripe_customer_id=stripe_customer_id,
+        address=address,
         created_at=created_at or utcnow(),
     )
     session.add(customer)

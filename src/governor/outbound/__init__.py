@@ -3,7 +3,7 @@
 from governor.outbound.breaker import CircuitOpen
 from governor.outbound.client import OutboundClient, close, default_client, get, post, request
 from governor.outbound.limits import Limit, parse_limits
-from governor.outbound.stats import HostStats, reset_stats, stats
+from governor.outbound.stats import HostStats, reset_stats, stats, tallied
 
 __all__ = [
     "CircuitOpen",
@@ -18,4 +18,5 @@ __all__ = [
     "request",
     "reset_stats",
     "stats",
+    "tallied",
 ]

@@ -42,7 +42,7 @@ class OutboundClient:
         seed: int | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        limits = parse_limits(self.settings.outbound_limits)
+        limits = parse_limits(self.settings.outbound_limits, self.settings.outbound_limit_margin)
         self.throttle = Throttle(limits, partial(open_store, self.settings))
         self._http = httpx.Client(
             timeout=self.settings.outbound_timeout_seconds,
@@ -129,7 +129,7 @@ class OutboundClient:
             raise
         except httpx.TransportError as error:
             self._failed(host, breaker)
-            if last or not retry.retryable_error(method, error):
+            if last or not retry.retryable_error(method, error, keyed=_keyed(kwargs)):
                 raise
             delay = retry.backoff_seconds(attempt, self._rng)
             log.info(
@@ -147,7 +147,7 @@ class OutboundClient:
             breaker.record_success()
         if status == 429:
             count(host, responses_429=1)
-        if last or not retry.retryable_status(method, status):
+        if last or not retry.retryable_status(method, status, keyed=_keyed(kwargs)):
             return response
         asked = retry.retry_after_seconds(response)
         delay = retry.backoff_seconds(attempt, self._rng) if asked is None else asked
@@ -171,7 +171,8 @@ class OutboundClient:
         return self.request("GET", url, **kwargs)
 
     def post(self, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
-        """POST; retried only on 429, 503 or when the connection was never made."""
+        """POST; retried only on 429, 503 or when the connection was never made, unless it
+        carries an Idempotency-Key: then like an idempotent method."""
         return self.request("POST", url, **kwargs)
 
     def close(self) -> None:
@@ -189,6 +190,11 @@ class OutboundClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _keyed(kwargs: dict[str, Any]) -> bool:
+    """Whether the request carries an Idempotency-Key (the server then does it at most once)."""
+    return "idempotency-key" in httpx.Headers(kwargs.get("headers"))
 
 
 _default: OutboundClient | None = None

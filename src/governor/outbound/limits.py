@@ -8,9 +8,10 @@ from pyrate_limiter import Duration, Rate
 from governor.errors import ConfigError
 
 _UNITS = {"s": Duration.SECOND, "m": Duration.MINUTE, "h": Duration.HOUR}
-MARGIN = 0.1
-"""Each window is this much longer than the limit's unit: calls leave on time but arrive with
-some jitter, and a provider counting arrivals must never see more than the limit."""
+DEFAULT_MARGIN = 0.1
+"""Each window is this much longer than the limit's unit (GOVERNOR_OUTBOUND_LIMIT_MARGIN): calls
+leave on time but arrive with some jitter, and a provider counting arrivals must never see more
+than the limit. A provider that answers 429 with Retry-After can take a smaller one."""
 _ENTRY = re.compile(r"^(?P<count>[0-9]+)\s*/\s*(?P<unit>[smh])$")
 _HINT = "Write GOVERNOR_OUTBOUND_LIMITS as 'host=N/s,host2=M/m', e.g. 'api.example.com=10/s'."
 
@@ -21,17 +22,19 @@ class Limit:
 
     count: int
     unit: str
+    margin: float = DEFAULT_MARGIN
 
     def rate(self) -> Rate:
         """This limit as a pyrate-limiter Rate, with the safety margin on its window."""
-        return Rate(self.count, int(_UNITS[self.unit] * (1 + MARGIN)))
+        return Rate(self.count, int(_UNITS[self.unit] * (1 + self.margin)))
 
     def __str__(self) -> str:
         return f"{self.count}/{self.unit}"
 
 
-def parse_limits(text: str) -> dict[str, Limit]:
-    """Parse 'host=N/s,host2=M/m' into {host: Limit}; raise ConfigError naming the bad entry."""
+def parse_limits(text: str, margin: float = DEFAULT_MARGIN) -> dict[str, Limit]:
+    """Parse 'host=N/s,host2=M/m' into {host: Limit} (each window `margin` longer than its
+    unit); raise ConfigError naming the bad entry."""
     limits: dict[str, Limit] = {}
     for raw in text.split(","):
         entry = raw.strip()
@@ -66,5 +69,5 @@ def parse_limits(text: str) -> dict[str, Limit]:
                 f"GOVERNOR_OUTBOUND_LIMITS: '{host}' is given twice.",
                 hint="Keep one limit per host.",
             )
-        limits[key] = Limit(count, match["unit"])
+        limits[key] = Limit(count, match["unit"], margin)
     return limits

@@ -18,18 +18,19 @@ BACKOFF_CAP_SECONDS = 10.0
 MAX_RETRY_AFTER_SECONDS = 120.0  # a server asking for a longer pause gets its answer back
 
 
-def retryable_status(method: str, status: int) -> bool:
-    """429 and 503 (not processed) always; other 5xx only for idempotent methods."""
+def retryable_status(method: str, status: int, *, keyed: bool = False) -> bool:
+    """429 and 503 (not processed) always; other 5xx only for idempotent methods, or requests
+    with an Idempotency-Key (`keyed`: the server applies a repeated key once)."""
     if status in (429, 503):
         return True
-    return status >= 500 and method in IDEMPOTENT
+    return status >= 500 and (keyed or method in IDEMPOTENT)
 
 
-def retryable_error(method: str, error: httpx.TransportError) -> bool:
-    """Errors before the request left (connect, pool) always; others if idempotent."""
+def retryable_error(method: str, error: httpx.TransportError, *, keyed: bool = False) -> bool:
+    """Errors before the request left (connect, pool) always; others if idempotent or keyed."""
     if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return True
-    return method in IDEMPOTENT
+    return keyed or method in IDEMPOTENT
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -2,6 +2,9 @@
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
 
@@ -21,14 +24,27 @@ class HostStats:
 
 _lock = threading.Lock()
 _stats: defaultdict[str, HostStats] = defaultdict(HostStats)
+_tally: ContextVar[HostStats | None] = ContextVar("outbound_tally", default=None)
 
 
 def count(host: str, **increments: float) -> None:
-    """Add the increments (field=amount) to the host's counters."""
+    """Add the increments (field=amount) to the host's counters (and to the open tally)."""
+    tally = _tally.get()
     with _lock:
-        item = _stats[host]
-        for field, amount in increments.items():
-            setattr(item, field, getattr(item, field) + amount)
+        for item in (_stats[host], tally) if tally is not None else (_stats[host],):
+            for field, amount in increments.items():
+                setattr(item, field, getattr(item, field) + amount)
+
+
+@contextmanager
+def tallied() -> Iterator[HostStats]:
+    """Count what the calls made inside the block do (all hosts), e.g. the 429s of one step."""
+    tally = HostStats()
+    token = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(token)
 
 
 def stats() -> dict[str, HostStats]:

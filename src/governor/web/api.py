@@ -19,6 +19,8 @@ from governor.analytics.schemas import (
     TaskPage,
 )
 from governor.config import get_settings
+from governor.fulfilment import service as fulfilment
+from governor.fulfilment.schemas import FulfilmentOut, RetriedOut
 from governor.models import Finding
 from governor.models.base import Base
 from governor.monitors import service as monitors
@@ -197,6 +199,19 @@ def orders(session: Reader, status: str | None = None, offer_id: str | None = No
 def order(session: Reader, order_id: str) -> OrderDetail:
     """One order with its customer, its ledger entries (Stripe ids) and its tasks."""
     return offers.get_order(session, order_id)
+
+
+@router.get("/orders/{order_id}/fulfilment", response_model=FulfilmentOut)
+def order_fulfilment(session: Reader, order_id: str) -> FulfilmentOut:
+    """The order's fulfilment steps: provider, status, attempts, 429s, result, last error."""
+    return fulfilment.get_fulfilment(session, order_id)
+
+
+@router.post("/orders/{order_id}/fulfilment/{step}/retry", response_model=RetriedOut)
+def retry_fulfilment(order_id: str, step: str) -> RetriedOut:
+    """Try a failed or action-required step again; committed before the answer."""
+    with session_scope() as session:
+        return fulfilment.retry_step(session, order_id, step)
 
 
 @router.get("/alerts")

@@ -3,15 +3,15 @@ the paid orders not yet fulfilled, oldest first; without it every page reads eve
 
 Only an index: no data changes. The downgrade drops it.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Created: 2026-12-04
 """
 
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Fulfilling paid orders: steps per fulfilment type, run through providers exactly once each."""
