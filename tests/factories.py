@@ -8,7 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from governor.ids import new_id
-from governor.models import ExecutionTask, LedgerEntry
+from governor.models import (
+    ExecutionTask,
+    Feedback,
+    Fulfilment,
+    LedgerEntry,
+    TaskSpan,
+)
 from governor.models.types import utcnow
 from governor.offers import service as offers
 from governor.revenue.translate import EntryFact
@@ -99,3 +105,33 @@ def checkout_session(offer_id: str, session_id: str, at: datetime, **values: Any
 def funnel_event(offer_id: str, step: str, at: datetime, **values: Any) -> dict[str, Any]:
     """A funnel_events row (an offer viewed by default)."""
     return {"id": new_id("fev"), "offer_id": offer_id, "step": step, "at": at, **values}
+
+
+def insert_fulfilment(engine: Engine, order_id: str, step: str, **values: Any) -> str:
+    """A fulfilments row of one order's step (default: pending at mail.example, no attempt)."""
+    row = {"id": new_id("ful"), "order_id": order_id, "step": step, "provider": "mail.example",
+           "idempotency_key": f"{order_id}:{step}", "status": "pending", "attempts": 0,
+           "throttled": 0, "created_at": utcnow(), **values}  # fmt: skip
+    insert_rows(engine, Fulfilment, row)
+    return str(row["id"])
+
+
+def insert_feedback(engine: Engine, order_id: str, offer_id: str, rating: int,
+                    **values: Any) -> str:  # fmt: skip
+    """A feedback row of an order (given through the link, now, without a text by default)."""
+    row = {"id": new_id("fb"), "order_id": order_id, "offer_id": offer_id, "rating": rating,
+           "source": "link", "created_at": utcnow(), **values}  # fmt: skip
+    insert_rows(engine, Feedback, row)
+    return str(row["id"])
+
+
+def insert_http_span(engine: Engine, task_id: str, host: str, status: int | None,
+                     started_at: datetime, *, attempts: int = 1) -> None:  # fmt: skip
+    """An outside call of a task as the tracer records it (no status: it got no answer)."""
+    attributes: dict[str, Any] = {"server.address": host, "governor.outbound.attempts": attempts}
+    if status is not None:
+        attributes["http.response.status_code"] = status
+    insert_rows(engine, TaskSpan, {"task_id": task_id, "trace_id": "0" * 32,
+                                   "span_id": new_id("s")[-16:], "name": "POST", "kind": "http",
+                                   "started_at": started_at, "duration_us": 20_000,
+                                   "attributes": attributes})  # fmt: skip

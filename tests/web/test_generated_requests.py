@@ -76,7 +76,7 @@ def test_no_api_operation_answers_5xx(app: FastAPI, business: Business, token: s
 
 NAMES = ("range", "since", "until", "grain", "limit", "offset", "format", "table", "status",
          "type", "ai_model", "kind", "kinds", "currency", "idea_id", "offer_id", "order_id",
-         "next", "severity", "series")  # fmt: skip
+         "next", "severity", "series", "state", "provider", "rating")  # fmt: skip
 NUMBERS = (
     "-1",
     "0",

@@ -87,6 +87,7 @@ class Order(Base):
         Index(None, "created_at"),
         Index(None, "stripe_charge_id"),
         Index(None, "checkout_session_id"),
+        Index(None, "status", "paid_at"),  # the fulfilment queue: paid orders, oldest first
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -251,12 +251,19 @@ def import_feedback(
 
 
 def list_feedback(
-    session: Session, *, offer_id: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    offer_id: str | None = None,
+    rating: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[Feedback]:
-    """Feedback, newest first, of one offer if given."""
+    """Feedback, newest first, of one offer and with one rating if given."""
     query = sa.select(Feedback).order_by(Feedback.created_at.desc(), Feedback.id.desc())
     if offer_id is not None:
         query = query.where(Feedback.offer_id == offer_id)
+    if rating is not None:
+        query = query.where(Feedback.rating == rating)
     return list(session.scalars(query.limit(limit).offset(offset)))
 
 

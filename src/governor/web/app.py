@@ -16,7 +16,7 @@ from governor.errors import GovernorError
 from governor.storage.db import get_engine, session_scope
 from governor.tasks import gate
 from governor.tasks.background import run_scheduler
-from governor.web import api, auth, feedback, funnel_api, pages, track
+from governor.web import api, auth, feedback, friction_api, funnel_api, pages, track
 from governor.web.auth import RequireLogin
 from governor.web.health import HealthProbe, signed_in
 from governor.web.metrics import registry_for, render
@@ -71,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(track.router)
     app.include_router(funnel_api.router)
+    app.include_router(friction_api.router)  # /api/fulfilment/…
     feedback.install(app, settings)  # the customers' /f/… page and /api/feedback
     metrics_registry = registry_for(engine)
 

@@ -22,7 +22,7 @@ from governor.auth.ratelimit import LoginLimiter
 from governor.auth.secret import signing_key
 from governor.config import Settings, get_settings
 from governor.errors import GovernorError, RateLimited
-from governor.offers import feedback
+from governor.offers import feedback, feedback_summary
 from governor.storage.db import session_scope
 from governor.web.templating import templates
 
@@ -154,10 +154,19 @@ def import_feedback(batch: feedback.FeedbackImport) -> list[feedback.ImportedOut
 @api_router.get("/feedback", response_model=list[feedback.FeedbackOut])
 def list_feedback(
     offer_id: str | None = None,
+    rating: Annotated[int | None, Query(ge=1, le=5)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[feedback.FeedbackOut]:
-    """Customers' feedback, newest first (one offer's with offer_id)."""
+    """Customers' feedback, newest first (one offer's with offer_id, one rating's with rating)."""
     with session_scope(readonly=True) as session:
-        rows = feedback.list_feedback(session, offer_id=offer_id, limit=limit, offset=offset)
+        rows = feedback.list_feedback(session, offer_id=offer_id, rating=rating, limit=limit,
+                                      offset=offset)  # fmt: skip
         return [feedback.FeedbackOut.model_validate(row) for row in rows]
+
+
+@api_router.get("/feedback/offers", response_model=list[feedback_summary.OfferFeedback])
+def feedback_per_offer(offer_id: str | None = None) -> list[feedback_summary.OfferFeedback]:
+    """Per offer: fulfilled orders, answers, response rate and mean rating."""
+    with session_scope(readonly=True) as session:
+        return feedback_summary.per_offer(session, offer_id=offer_id)

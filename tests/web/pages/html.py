@@ -53,3 +53,17 @@ def link_to(page: str, text_: str) -> str:
 
 def text(fragment: str) -> str:
     return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", fragment).split()))
+
+
+def timeline(page: str) -> list[list[str]]:
+    """An offer's timeline: per change, its move, who made it and why (the time left out)."""
+    items = re.findall(r'<li class="timeline-item">(.*?)</li>', page, re.S)
+    parts = ("timeline-move", "timeline-who", "timeline-why")
+    found = []
+    for item in items:
+        row = []
+        for part in parts:
+            match = re.search(rf'<(?:div|p) class="{part}">(.*?)</(?:div|p)>', item, re.S)
+            row.append(text(match.group(1)) if match else "")
+        found.append(row)
+    return found

@@ -10,7 +10,7 @@ from governor.storage.db import session_scope
 from governor.tracing.context import task_trace
 from tests.factories import insert_task
 from tests.web.pages.data import a_business
-from tests.web.pages.html import footer, kpi, link_to, links, table
+from tests.web.pages.html import footer, kpi, link_to, links, table, timeline
 
 
 def query(href: str) -> dict[str, list[str]]:
@@ -110,10 +110,9 @@ def test_an_offers_page_shows_its_status_timeline_and_the_task_that_made_it(migr
         lifecycle.set_status(session, made.id, "live", reason="launch", actor="user:ada")
         lifecycle.set_status(session, made.id, "retired", reason="too dear", actor="user:ada")
     page = client.get(f"/offers/{made.id}").text
-    rows = table(page, "history")
-    assert [r[1:] for r in rows] == [
-        ["(created)", "draft", f"task:{task_id}", "created"],
-        ["draft", "live", "user:ada", "launch"],
-        ["live", "retired", "user:ada", "too dear"],
+    assert timeline(page) == [
+        ["created as draft", f"by task:{task_id}", "created"],
+        ["draft → live", "by user:ada", "launch"],
+        ["live → retired", "by user:ada", "too dear"],
     ]
     assert f"/tasks/{task_id}" in links(page) and "plink_max" in page

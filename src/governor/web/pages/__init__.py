@@ -15,6 +15,8 @@ from governor.web.pages import (
     audits,
     business,
     costs,
+    feedback_list,
+    fulfilment,
     funnel,
     live,
     overview,
@@ -26,7 +28,8 @@ STATIC = Path(__file__).parent.parent / "static"
 PLOTLY_URL = "/static/vendor/plotly.min.js"
 
 router = APIRouter()
-for _area in (overview, revenue, business, funnel, costs, tasks, alerts, audits, live):
+for _area in (overview, revenue, business, funnel, fulfilment, feedback_list, costs, tasks,
+              alerts, audits, live):  # fmt: skip
     router.include_router(_area.router)
 
 

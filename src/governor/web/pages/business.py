@@ -11,6 +11,8 @@ from governor.analytics.filters import LedgerFilters
 from governor.analytics.kpis import KIND_GROUPS
 from governor.analytics.period import Period
 from governor.analytics.schemas import BreakdownRow
+from governor.offers.friction import OfferFriction
+from governor.offers.fulfilment_queue import over_sla_count
 from governor.offers.service import (
     IDEA_STATUSES,
     ORDER_STATUSES,
@@ -23,6 +25,7 @@ from governor.offers.service import (
 from governor.revenue.translate import NO_MONEY_STATUSES
 from governor.storage.db import session_scope
 from governor.web.pages.context import PageRoute, period_from, picker, respond
+from governor.web.pages.funnel import funnel_of, step_href
 from governor.web.pages.revenue import NET_KINDS, breakdown_table, ledger_columns
 from governor.web.pages.tables import (
     CSV_LIMIT,
@@ -32,7 +35,9 @@ from governor.web.pages.tables import (
     cut,
     link,
     money,
+    number,
     page_window,
+    percent,
     text_param,
     wants_csv,
 )
@@ -65,6 +70,30 @@ def history_columns() -> list[Column]:
         Column("actor", "By", "code", href=lambda r: f"/tasks/{r.task_id}" if r.task_id else None),
         Column("reason", "Why", wrap=True),
     ]
+
+
+def friction_cards(f: OfferFriction, over_sla: int, period: Period) -> list[dict[str, Any]]:
+    """The offer page's friction panel: the funnel's figures of the period's cohort (the same
+    as /funnel shows) and the paid orders past the SLA now, each linked to the rows behind."""
+    rating = "—" if f.mean_rating is None else f"{f.mean_rating:.2f}"
+    funnel_href = link(f"/funnel/{f.offer_id}", **period.query())
+    return [
+        {"key": "sessions", "label": "Checkout sessions", "value": number(f.sessions),
+         "sub": f"{number(f.step('paid').count)} paid", "href": funnel_href},
+        {"key": "abandonment", "label": "Abandonment", "value": percent(f.abandonment_rate),
+         "sub": f"{number(f.abandoned_at_payment)} at the payment step",
+         "href": step_href(f.offer_id, "abandoned", period)},
+        {"key": "paid", "label": "Paid", "value": number(f.step("paid").count),
+         "href": step_href(f.offer_id, "paid", period)},
+        {"key": "fulfilled", "label": "Fulfilled", "value": number(f.step("fulfilled").count),
+         "href": step_href(f.offer_id, "fulfilled", period)},
+        {"key": "rating", "label": "Mean rating", "value": rating,
+         "sub": f"response rate {percent(f.feedback_response_rate)}",
+         "href": link("/feedback", offer_id=f.offer_id)},
+        {"key": "over_sla", "label": "Over SLA now", "value": number(over_sla),
+         "tone": "neg" if over_sla else "",
+         "href": link("/fulfilment", state="over_sla", offer_id=f.offer_id)},
+    ]  # fmt: skip
 
 
 def order_columns() -> list[Column]:
@@ -217,6 +246,10 @@ def offer_page(request: Request, offer_id: str) -> Response:
     with session_scope(readonly=True) as session:
         offer = get_offer(session, offer_id, limit=CSV_LIMIT if csv else DETAIL_ROWS)
         own = [r for r in analytics.revenue_by_offer(session, period) if r.key == offer_id]
+        cohort = funnel_of(session, period, offer_id)
+        figures = cohort.offer(offer_id)
+        assert figures is not None  # the offer exists: get_offer found it
+        late = over_sla_count(session, offer_id)
         entries = analytics.ledger(session, period, LedgerFilters(offer_id=offer_id),
                                    limit=CSV_LIMIT if csv else DETAIL_ROWS)  # fmt: skip
         tables = [
@@ -237,6 +270,8 @@ def offer_page(request: Request, offer_id: str) -> Response:
             "tables": tables,
             "picker": picker(request, period),
             "cards": money_cards(own, period, offer_id=offer_id),
+            "friction": friction_cards(figures, late, period),
+            "cohort": cohort.cohort,
             "all_orders": link("/orders", offer_id=offer_id),
             "all_ledger": link("/ledger", offer_id=offer_id, **period.query()),
             "all_tasks": link("/tasks", offer_id=offer_id),

@@ -41,6 +41,8 @@ NAV = (
     NavItem("alerts", "Alerts", "/alerts"),
     NavItem("audits", "Audits", "/audits"),
     NavItem("ideas", "Ideas", "/ideas"),
+    NavItem("fulfilment", "Fulfilment", "/fulfilment"),
+    NavItem("feedback", "Feedback", "/feedback"),
 )
 
 ALERT_BADGE_LIMIT = 100
