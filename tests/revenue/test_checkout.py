@@ -1,10 +1,10 @@
 """Checkout sessions from Stripe's webhooks: one row and one order per session whatever the order
 and number of deliveries, async payments, abandonment, recovery, and the charge's link."""
 
+import importlib
 import random
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+import governor.fulfilment.jobs
 from governor.demo.stripe_server import StripeServer, StripeStore
 from governor.models import Alert, CheckoutSession, Customer, ExecutionTask, LedgerEntry, Order
 from governor.models.base import Base
@@ -24,7 +25,6 @@ from governor.revenue import checkout_orders, sync
 from governor.revenue.process import apply_events
 from governor.revenue.stripe_api import iter_list, retrieve
 from governor.storage.db import session_scope
-from governor.tasks import registry
 from tests.revenue.conftest import deliver, process
 
 HOUR = 3600
@@ -180,11 +180,9 @@ def test_the_charge_and_the_session_meet_whichever_arrives_first(
 
 
 @pytest.fixture
-def fulfilment_task() -> Iterator[None]:
-    """A fulfilment handler, as governor.fulfilment registers it."""
-    registry.task("fulfilment.order", kind="system")(lambda ctx: None)
-    yield
-    registry.unregister("fulfilment.order")
+def fulfilment_task() -> None:
+    """Fulfilment's system tasks, registered afresh (the handlers are not run here)."""
+    importlib.reload(governor.fulfilment.jobs)
 
 
 def test_a_paid_session_submits_its_orders_fulfilment_once(
