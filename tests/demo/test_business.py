@@ -37,6 +37,7 @@ from governor.models import (
     TaskSpan,
 )
 from governor.offers import service as offers
+from governor.offers.friction import Cohort, funnel
 from governor.storage.db import create_engine, get_engine, session_scope
 from governor.storage.guard import check_schema
 from governor.storage.migrate import migrate
@@ -108,6 +109,25 @@ def sqlite_db(tmp_path: Path, configure) -> Engine:
     engine = get_engine()
     migrate(engine, "upgrade", "head", backup=False)
     return engine
+
+
+def test_the_history_sells_through_checkout_and_its_funnel_can_be_read(migrated: Engine):
+    populate(migrated, get_settings(), seed=3, days=21, end=END)
+    with session_scope(migrated, readonly=True) as session:
+        paid = session.scalars(select(Order).where(Order.paid_at.is_not(None))).all()
+        assert paid and all(o.checkout_session_id for o in paid)  # each paid through Checkout
+        expired = session.scalars(select(CheckoutSession).where(
+            CheckoutSession.status == "expired")).all()  # fmt: skip
+        assert any(cs.payment_intent_id for cs in expired)  # declined, then abandoned
+        assert any(cs.payment_intent_id is None for cs in expired)  # left before paying
+        cohort = Cohort.of(END - timedelta(days=14), END, END, 7)
+        figures = funnel(session, cohort, END, peak_offers=3)
+    sold = [o for o in figures.offers if o.steps and o.steps[2].count]
+    assert sold
+    for offer in sold:  # viewed ≥ started ≥ paid ≥ fulfilled ≥ rated, every step counted
+        counts = [step.count for step in offer.steps]
+        assert counts == sorted(counts, reverse=True) and counts[0] > counts[1]
+    assert sum(o.steps[-1].count for o in sold) > 0  # some customers rated their orders
 
 
 def test_the_same_seed_makes_the_same_business(tmp_path: Path, sqlite_db: Engine):

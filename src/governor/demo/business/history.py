@@ -26,6 +26,8 @@ from governor import jobs
 from governor.config import Settings
 from governor.demo.business import plan as planning
 from governor.demo.business.catalog import EMAIL_DOMAIN
+from governor.demo.business.history_after import record_after
+from governor.demo.business.history_checkout import EXPIRES_AFTER, HistoryCheckout, left_sessions
 from governor.demo.business.scenarios import get as get_scenario
 from governor.demo.stripe_server import Clock, StripeStore
 from governor.demo.stripe_server.webhooks import encode, sign
@@ -204,6 +206,8 @@ def populate(
         task.id = new_id("task")
     with session_scope(engine) as session:
         _settle_orders(session, plan, ids, charges)
+        charges.checkout.track_views(session, ids.offers, plan.seed)
+        record_after(session, settings, plan, ids.orders)
         mark = lap("orders", mark)
         _write_tasks(session, plan, ids)
     mark = lap("tasks", mark)
@@ -292,8 +296,10 @@ def _write_objects(session: Session, plan: planning.Plan) -> _Ids:
 
 @dataclass
 class _Charges:
-    """What the stand-in made of each order: its paying charge and payment intent."""
+    """What the stand-in made of each order: its paying charge and payment intent, and the
+    checkout sessions whose views are tracked afterwards."""
 
+    checkout: HistoryCheckout
     paid_by: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -301,11 +307,14 @@ _DISPUTE_REASONS = ("fraudulent", "product_not_received", "product_unacceptable"
 
 
 def _make_money(store: StripeStore, plan: planning.Plan, ids: _Ids) -> _Charges:
-    """Every charge, refund, dispute and payout of the plan, on the stand-in, in time order."""
+    """Every checkout session, charge, refund, dispute and payout of the plan, on the stand-in,
+    in time order (demo/business/history_checkout.py pays orders through sessions)."""
     ops: list[tuple[datetime, int, str, Any]] = []
     for order in plan.orders:
         for charge in order.charges:
             ops.append((charge.at, len(ops), "charge", (order, charge)))
+        if order.charges and not order.paid:
+            ops.append((order.charges[-1].at + EXPIRES_AFTER, len(ops), "expire", order))
         if order.refund is not None:
             ops.append((order.refund[0], len(ops), "refund", order))
         if order.dispute is not None:
@@ -314,9 +323,10 @@ def _make_money(store: StripeStore, plan: planning.Plan, ids: _Ids) -> _Charges:
             if closed is not None:
                 ops.append((closed - timedelta(days=2), len(ops), "review", order))
                 ops.append((closed, len(ops), "close", order))
+    ops += [(left.at, len(ops) + i, "left", left) for i, left in enumerate(left_sessions(plan))]
     ops += [(at, len(ops) + i, "payout", None) for i, at in enumerate(plan.payouts)]
     ops.sort(key=lambda op: (op[0], op[1]))
-    made = _Charges()
+    made = _Charges(checkout=HistoryCheckout(store))
     disputes: dict[int, str] = {}
     titles = {o.key: o.title for o in plan.offers}
     offer_idea = {o.key: o.idea for o in plan.offers}
@@ -331,20 +341,14 @@ def _make_money(store: StripeStore, plan: planning.Plan, ids: _Ids) -> _Charges:
                 "offer_id": ids.offers[order.offer],
                 "idea_id": ids.ideas[offer_idea[order.offer]],
             }
-            code, message = charge.decline or ("card_declined", "Your card was declined.")
-            ch = store.create_charge(
-                order.amount_minor,
-                order.currency,
-                succeed=charge.succeed,
-                created=when,
-                metadata=metadata,
-                customer=customers[order.customer],
-                description=titles[order.offer],
-                failure_code=code,
-                failure_message=message,
-            )
+            ch = made.checkout.charge(order, charge, metadata, customers[order.customer],
+                                      titles[order.offer])  # fmt: skip
             if charge.succeed and order.key not in made.paid_by:
                 made.paid_by[order.key] = (ch["id"], ch["payment_intent"])
+        elif kind == "expire":
+            made.checkout.expire_unpaid(item)
+        elif kind == "left":
+            made.checkout.leave(item, ids.offers[item.offer], titles[item.offer])
         elif kind == "refund":
             store.refund(made.paid_by[item.key][0], item.refund[1], created=when)
         elif kind == "dispute":
