@@ -10,12 +10,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from governor.outbound import CircuitOpen, OutboundClient
+from governor.tracing.context import current_task_id
 from tests.support.http_server import serve
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """Collect finished spans through the global tracer provider (made once per process)."""
+    """Collect finished spans through the global tracer provider (made once per process), the
+    calls made as a task's (Governor's own provider, if an earlier test set it up, samples only
+    tasks' spans)."""
     provider = trace.get_tracer_provider()
     if not isinstance(provider, TracerProvider):
         provider = TracerProvider()
@@ -23,7 +26,9 @@ def spans() -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
     processor = SimpleSpanProcessor(exporter)
     provider.add_span_processor(processor)
+    token = current_task_id.set("task_outbound_test")
     yield exporter
+    current_task_id.reset(token)
     processor.shutdown()
 
 

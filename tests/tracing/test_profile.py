@@ -50,6 +50,7 @@ def test_profile_names_the_slow_call_and_the_repeated_query(
     def ping() -> None:
         with traced.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+        time.sleep(0.005)  # a few milliseconds: a task of 0 ms would have no ratio to compare
 
     for _ in range(2):
         run_task(traced, "enrich", enrich)
