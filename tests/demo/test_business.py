@@ -241,7 +241,9 @@ def test_the_live_business_sells_through_checkout_and_governor_fulfils_it(
             cs = session.get_one(CheckoutSession, order.checkout_session_id)  # came from Checkout
             assert cs.status == "complete" and cs.order_id == order.id
             steps = session.scalars(select(Fulfilment).where(Fulfilment.order_id == order.id))
-            assert {s.status for s in steps} == {"done"}
+            for step in steps:  # an agent's task may fulfil its order before its step settles
+                assert step.status == "done" or (step.provider.startswith("agent:")
+                                                 and step.status == "running")  # fmt: skip
         providers = set(session.scalars(select(Fulfilment.provider).distinct()))
         assert providers <= {"127.0.0.1", "localhost", "agent:fulfill_order"}
         started = session.scalar(select(func.count()).select_from(FunnelEvent)
