@@ -14,7 +14,7 @@ from governor.cli.main import app
 from governor.config import get_settings
 from governor.storage.db import create_engine, dispose_engines, get_engine
 from governor.storage.migrate import migrate
-from tests.support.postgres import PostgresServer, find_bin_dir
+from tests.support.postgres import AheadCopies, PostgresServer, find_bin_dir
 from tests.support.redis import RedisServer, find_redis
 
 TEMPLATE = "governor_template"
@@ -99,19 +99,26 @@ def database_url(
         name = None
     else:
         server: PostgresServer = request.getfixturevalue("postgres_server")
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        # A test that asks for a migrated database gets a copy of the session's template.
-        template = None
+        # A test that asks for a migrated database gets a copy of the session's template,
+        # made ahead of it; the others an empty database.
+        copies: AheadCopies | None = None
         if "migrated" in request.fixturenames:
-            template = request.getfixturevalue("postgres_template")
-        url = server.create_database(name, template=template)
+            copies = request.getfixturevalue("postgres_copies")
+            name = copies.take()
+            url = server.url(name)
+        else:
+            name = f"t_{uuid.uuid4().hex[:12]}"
+            url = server.create_database(name)
         monkeypatch.setenv("GOVERNOR_PG_BIN_DIR", str(server.bin_dir))
     monkeypatch.setenv("GOVERNOR_DATABASE_URL", url)
     get_settings.cache_clear()
     yield url
     if name is not None:
         dispose_engines()
-        server.drop_database(name)
+        if copies is not None:
+            copies.give_back(name)
+        else:
+            server.drop_database(name)
 
 
 @pytest.fixture
@@ -136,6 +143,16 @@ def postgres_template(postgres_server: PostgresServer) -> str:
     migrate(engine, "upgrade", "head", backup=False)
     engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template without connections
     return TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def postgres_copies(
+    postgres_server: PostgresServer, postgres_template: str
+) -> Iterator[AheadCopies]:
+    """Copies of the template, made ahead of the tests that take them."""
+    copies = AheadCopies(postgres_server, postgres_template)
+    yield copies
+    copies.stop()
 
 
 @pytest.fixture

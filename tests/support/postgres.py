@@ -2,9 +2,12 @@
 
 import os
 import pwd
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -83,6 +86,48 @@ class PostgresServer:
 
     def drop_database(self, name: str) -> None:
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class AheadCopies:
+    """Copies of a template database made, and used ones dropped, by a thread ahead of the
+    tests: a test's set-up takes a ready copy instead of waiting for CREATE DATABASE."""
+
+    def __init__(self, server: PostgresServer, template: str, ahead: int = 2) -> None:
+        self.server, self.template = server, template
+        self._ready: queue.Queue[str] = queue.Queue(maxsize=ahead)
+        self._used: queue.Queue[str] = queue.Queue()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-copies", daemon=True)
+        self._thread.start()
+
+    def take(self) -> str:
+        """The name of a fresh copy (waits for one if the thread is behind)."""
+        return self._ready.get(timeout=120)
+
+    def give_back(self, name: str) -> None:
+        """A copy a test has finished with: dropped by the thread."""
+        self._used.put(name)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        made: str | None = None
+        while not self._stopped.is_set():
+            try:
+                while not self._used.empty():
+                    self.server.drop_database(self._used.get_nowait())
+                if made is None:
+                    made = f"t_{uuid.uuid4().hex[:12]}"
+                    self.server.create_database(made, template=self.template)
+                self._ready.put(made, timeout=0.05)
+                made = None
+            except queue.Full:
+                continue
+            except psycopg.Error:
+                if self._stopped.wait(0.2):
+                    return
 
 
 def _unprivileged_account() -> str:
