@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, case, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from governor.models import ExecutionTask
 from governor.models.types import utcnow
@@ -153,10 +154,18 @@ def renew(session: Session, owner: str, task_ids: list[str], lease_s: float) -> 
     if not task_ids:
         return set()
     held = and_(T.id.in_(task_ids), T.lease_owner == owner, T.status == "running")
+    _lock_in_order(session, held)
     session.execute(
         update(_TASKS).where(held).values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
     )
     return set(session.scalars(select(T.id).where(held, T.cancel_requested.is_(True))))
+
+
+def _lock_in_order(session: Session, rows: ColumnElement[bool]) -> None:
+    """Lock the rows by id, lowest first: two transactions locking overlapping sets (a renewal
+    and a batch of outcomes) then wait for each other instead of deadlocking (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(T.id).where(rows).order_by(T.id).with_for_update())
 
 
 def release(session: Session, owner: str, task_ids: list[str]) -> None:
@@ -212,10 +221,11 @@ _WRITE = (
            T.status == "running")
     .values({T[n]: bindparam(f"new_{n}", type_=T[n].type) for n in _RECORDED})
 )  # fmt: skip
+# Locked in id order, as renew locks: overlapping sets then wait instead of deadlocking.
 _HELD = select(T.id, T.dependents).where(
     T.id.in_(bindparam("ids", expanding=True)), T.lease_owner == bindparam("owner"),
     T.status == "running",
-).with_for_update()  # fmt: skip
+).order_by(T.id).with_for_update()  # fmt: skip
 
 
 def record(session: Session, owner: str, outcomes: list[Outcome]) -> list[str]:
