@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from governor.demo.business.scale import populate_scale
-from governor.models import CheckoutSession, Feedback, Fulfilment, Order
+from governor.models import CheckoutSession, Feedback, Fulfilment, FunnelEvent, Order
 from governor.offers.friction import Cohort, funnel
 from governor.storage.db import session_scope
 
@@ -18,13 +18,14 @@ END = datetime(2026, 11, 30, tzinfo=UTC)
 def test_scale_writes_a_funnel_in_plausible_ratios(migrated: Engine) -> None:
     result = populate_scale(migrated, rows=200, seed=3, days=20, end=END, sessions=4000)
     assert result.checkout_sessions == 4000
-    assert 1.5 < result.funnel_events / 4000 < 2.2  # views per session
     with session_scope(migrated, readonly=True) as session:
         linked = session.scalar(select(func.count()).select_from(Order)
                                 .where(Order.checkout_session_id.is_not(None)))  # fmt: skip
         steps = session.scalar(select(func.count()).select_from(Fulfilment))
         ratings = session.scalar(select(func.count()).select_from(Feedback))
         sessions = session.scalar(select(func.count()).select_from(CheckoutSession))
+        views = session.scalar(select(func.count()).select_from(FunnelEvent)
+                               .where(FunnelEvent.step == "offer_viewed"))  # fmt: skip
         everything = Cohort(END - timedelta(days=30), END, 0)
         figures = funnel(session, everything, END, peak_offers=3)
     assert sessions == 4000 and linked == result.funnel_orders == steps
@@ -33,6 +34,9 @@ def test_scale_writes_a_funnel_in_plausible_ratios(migrated: Engine) -> None:
     paid = sum(o.step("paid").count for o in figures.offers)
     fulfilled = sum(o.step("fulfilled").count for o in figures.offers)
     assert started == 4000
+    viewed = sum(o.step("viewed").count for o in figures.offers)
+    assert viewed == views == result.funnel_events  # every view written is read back
+    assert 1.5 < viewed / started < 2.2  # views per session
     assert 0.55 < paid / started < 0.75
     assert 0.9 < fulfilled / paid <= 1
     assert 0.2 < ratings / fulfilled < 0.4
