@@ -13,15 +13,36 @@ if str(ROOT) not in sys.path:  # bench/ borrows the tests' PostgreSQL launcher
     sys.path.insert(0, str(ROOT))
 
 
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    """Median wall time of `runs` calls, in milliseconds (one warm-up call first)."""
+def samples_ms(action: Callable[[], object], runs: int) -> list[float]:
+    """Wall times of `runs` calls, in milliseconds (one warm-up call first)."""
     action()
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
         action()
         samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    return samples
+
+
+def median_ms(action: Callable[[], object], runs: int) -> float:
+    """Median wall time of `runs` calls, in milliseconds (one warm-up call first)."""
+    return statistics.median(samples_ms(action, runs))
+
+
+def duckdb_over_sqlite() -> Any:
+    """A DuckDB connection that reads SQLite files (`sqlite_scan`), in UTC: the baseline of the
+    page benchmarks."""
+    import glob
+
+    import duckdb
+    import duckdb_extension_sqlite_scanner
+
+    folder = Path(duckdb_extension_sqlite_scanner.__file__).parent / "extensions"
+    [extension] = glob.glob(str(folder / "*" / "sqlite_scanner.duckdb_extension"))
+    connection = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+    connection.execute(f"LOAD '{extension}'")
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
 
 
 def report(figure: str, value: float, unit: str, baseline: str, baseline_value: float,
@@ -51,13 +72,20 @@ def run_embedded(engine: Any, concurrency: int) -> float:
 
 def each_database(which: str = "both") -> "Iterator[tuple[str, str]]":
     """(kind, url) of a fresh SQLite file, then of a throw-away PostgreSQL, as `which` asks."""
+    for kind, urls in fresh_databases(which, 1):
+        yield kind, urls[0]
+
+
+def fresh_databases(which: str, count: int) -> "Iterator[tuple[str, list[str]]]":
+    """(kind, `count` fresh database URLs) for SQLite, then a throw-away PostgreSQL."""
     import tempfile
 
+    from governor.storage.db import dispose_engines
     from tests.support.postgres import PostgresServer, find_bin_dir
 
     if which in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as folder:
-            yield "sqlite", f"sqlite:///{Path(folder) / 'bench.db'}"
+            yield "sqlite", [f"sqlite:///{Path(folder) / f'bench{n}.db'}" for n in range(count)]
     if which in ("postgresql", "both"):
         bin_dir = find_bin_dir()
         if bin_dir is None:
@@ -65,6 +93,7 @@ def each_database(which: str = "both") -> "Iterator[tuple[str, str]]":
             return
         server = PostgresServer(bin_dir).start()
         try:
-            yield "postgresql", server.create_database("bench")
+            yield "postgresql", [server.create_database(f"bench{n}") for n in range(count)]
         finally:
+            dispose_engines()
             server.stop()

@@ -10,7 +10,6 @@ DuckDB; drill-down p95 ≤ 300 ms.
 """
 
 import argparse
-import glob
 import os
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from common import ROOT, report
+from common import ROOT, duckdb_over_sqlite, report, samples_ms
 from tests.support.ports import free_port
 
 GOAL_OVERVIEW_MS, GOAL_DRILL_MS = 150, 300
@@ -82,36 +81,17 @@ def make_token(env: dict[str, str]) -> str:
 
 
 def timed(client: httpx.Client, path: str, runs: int) -> list[float]:
-    client.get(path).raise_for_status()  # warm-up
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        client.get(path).raise_for_status()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+    return samples_ms(lambda: client.get(path).raise_for_status(), runs)
 
 
 def duckdb_samples(db_path: Path, runs: int) -> list[float]:
-    import duckdb
-    import duckdb_extension_sqlite_scanner
-
-    folder = Path(duckdb_extension_sqlite_scanner.__file__).parent / "extensions"
-    [extension] = glob.glob(str(folder / "*" / "sqlite_scanner.duckdb_extension"))
-    connection = duckdb.connect(config={"allow_unsigned_extensions": "true"})
-    connection.execute(f"LOAD '{extension}'")
-    connection.execute("SET TimeZone = 'UTC'")
+    connection = duckdb_over_sqlite()
 
     def overview() -> None:
         for query in DUCKDB_QUERIES:
             connection.execute(query.replace(":db", f"'{db_path}'")).fetchall()
 
-    overview()  # warm-up
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        overview()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+    return samples_ms(overview, runs)
 
 
 def wait_for_system_tasks(db_path: Path, limit_s: float = 900) -> bool:

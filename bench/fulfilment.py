@@ -6,15 +6,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 
-from common import report, run_embedded
+from common import fresh_databases, report, run_embedded
 from governor.config import get_settings
 from governor.jobs import load
 from governor.models import Fulfilment, Order
@@ -25,7 +23,6 @@ from governor.storage.db import dispose_engines, get_engine, session_scope
 from governor.storage.migrate import migrate
 from tests.e2e.processes import wait_until
 from tests.support.ports import free_port
-from tests.support.postgres import PostgresServer, find_bin_dir
 
 ORDERS, RATE, FAIL, CONCURRENCY, RUNS = 2000, 100, 0.05, 32, 3
 IDEAL_S = ORDERS / RATE
@@ -97,24 +94,6 @@ def one_run(url: str, limited: bool, seed: int) -> dict[str, float]:
             "lost": ORDERS - len(effects)}  # fmt: skip
 
 
-def urls(which: str, runs: int) -> Iterator[tuple[str, list[str]]]:
-    """(kind, a fresh database URL per run) for SQLite and/or PostgreSQL."""
-    if which in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as folder:
-            yield "sqlite", [f"sqlite:///{Path(folder) / f'bench{n}.db'}" for n in range(runs)]
-    if which in ("postgresql", "both"):
-        bin_dir = find_bin_dir()
-        if bin_dir is None:
-            print('{"skipped": "postgresql", "reason": "no PostgreSQL binaries"}', flush=True)
-            return
-        server = PostgresServer(bin_dir).start()
-        try:
-            yield "postgresql", [server.create_database(f"bench{n}") for n in range(runs)]
-        finally:
-            dispose_engines()
-            server.stop()
-
-
 def main() -> None:
     """Print the figures as JSON lines: per database, limiter on beside limiter off."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -122,7 +101,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=RUNS)
     given = parser.parse_args()
     load()
-    for kind, fresh in urls(given.db, 2 * given.runs):
+    for kind, fresh in fresh_databases(given.db, 2 * given.runs):
         results: dict[bool, list[dict[str, float]]] = {True: [], False: []}
         for n, url in enumerate(fresh):
             limited = n % 2 == 0

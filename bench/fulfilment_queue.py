@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from common import each_database, report
+from common import each_database, report, samples_ms
 
 GOAL_MS = 150
 BATCH = 10_000
@@ -69,17 +69,6 @@ def fill(engine: Any, orders: int, open_orders: int, calls: int) -> None:
             for n in range(calls)])  # fmt: skip
 
 
-def timings(action: Any, runs: int) -> list[float]:
-    """Wall times of `runs` calls in ms, after one warm-up call."""
-    action()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
-
-
 def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
 
@@ -116,8 +105,8 @@ def measure(kind: str, url: str, orders: int, open_orders: int, calls: int, runs
         with engine.connect() as conn:
             assert conn.execute(sa.text(WAITING)).scalar() == open_orders
 
-    queue_ms, health_ms = timings(page, runs), timings(health, runs)
-    floor_ms = timings(waiting, runs)
+    queue_ms, health_ms = samples_ms(page, runs), samples_ms(health, runs)
+    floor_ms = samples_ms(waiting, runs)
     engine.dispose()
     common = {"database": kind, "orders": orders, "open": open_orders, "calls": calls,
               "runs": runs, "fill_seconds": round(filled, 1)}  # fmt: skip

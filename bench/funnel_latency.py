@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from common import ROOT, report
+from common import ROOT, duckdb_over_sqlite, report, samples_ms
 from dashboard_latency import governor, make_token, percentiles, timed, wait_for_system_tasks
 from tests.support.ports import free_port
 
@@ -80,28 +80,13 @@ DUCKDB_QUERIES = (
 
 def duckdb_samples(db_path: Path, runs: int) -> list[float]:
     """Milliseconds of each run of the same aggregates in DuckDB over the SQLite file."""
-    import glob
-
-    import duckdb
-    import duckdb_extension_sqlite_scanner
-
-    folder = Path(duckdb_extension_sqlite_scanner.__file__).parent / "extensions"
-    [extension] = glob.glob(str(folder / "*" / "sqlite_scanner.duckdb_extension"))
-    connection = duckdb.connect(config={"allow_unsigned_extensions": "true"})
-    connection.execute(f"LOAD '{extension}'")
-    connection.execute("SET TimeZone = 'UTC'")
+    connection = duckdb_over_sqlite()
 
     def aggregate() -> None:
         for query in DUCKDB_QUERIES:
             connection.execute(query.replace(":db", f"'{db_path}'")).fetchall()
 
-    aggregate()  # warm-up
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        aggregate()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
+    return samples_ms(aggregate, runs)
 
 
 def fresh_samples(client: httpx.Client, runs: int) -> list[float]:
