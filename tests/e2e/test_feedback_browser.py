@@ -3,10 +3,7 @@ sees the thanks page; nothing on either page is wider than the phone. SQLite onl
 storage is tested on both databases in tests/web/test_feedback.py."""
 
 import os
-import secrets
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,10 +14,15 @@ from governor.config import get_settings
 from governor.demo.background_server import BackgroundServer
 from governor.models import Feedback
 from governor.offers import feedback
-from governor.storage.db import dispose_engines, get_engine, session_scope
+from governor.storage.db import dispose_engines, session_scope
 from governor.web.app import create_app
-from tests.conftest import missing_service
-from tests.e2e.browser import PHONE, chromium_path, launch
+from tests.e2e.browser import (
+    PHONE,
+    launch,
+    page_width,
+    required_chromium,
+    sqlite_copy,
+)
 from tests.offers.test_feedback import fulfilled_order, token_of
 
 pytestmark = pytest.mark.slow
@@ -29,22 +31,13 @@ TIMEOUT_MS = 15_000
 
 def _widest(page: Page) -> int:
     """How far the page's content reaches to the right, in CSS pixels."""
-    return int(page.evaluate("document.documentElement.scrollWidth"))
+    return page_width(page)[0]
 
 
 @pytest.fixture
 def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
     """A fulfilled order in a migrated SQLite database, and the app on a loopback port."""
-    path = tmp_path / "governor.db"
-    with (
-        closing(sqlite3.connect(sqlite_template)) as source,
-        closing(sqlite3.connect(path)) as copy,
-    ):
-        source.backup(copy)
-    monkeypatch.setenv("GOVERNOR_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("GOVERNOR_SECRET_KEY", secrets.token_urlsafe(48))
-    get_settings.cache_clear()
-    engine = get_engine()
+    engine = sqlite_copy(sqlite_template, tmp_path, monkeypatch)
     ids = fulfilled_order(engine)
     with session_scope(engine, readonly=True) as session:
         link = feedback.feedback_link(session, get_settings(), ids["order"])
@@ -56,9 +49,7 @@ def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_customer_rates_an_order_on_a_phone(served):
-    chromium = chromium_path()
-    if chromium is None:
-        missing_service("chromium not found on PATH: run scripts/install-services")
+    chromium = required_chromium()
     url, engine = served
     assert os.environ["GOVERNOR_DATABASE_URL"].startswith("sqlite")
     with sync_playwright() as playwright:

@@ -3,10 +3,7 @@ Stripe ids, and the pages fit a phone. SQLite only: the figures are tested on bo
 in tests/offers/test_friction.py and tests/web/pages/test_funnel_pages.py."""
 
 import re
-import secrets
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,10 +13,18 @@ from governor.auth.service import create_user
 from governor.config import get_settings
 from governor.demo.background_server import BackgroundServer
 from governor.models.types import utcnow
-from governor.storage.db import dispose_engines, get_engine, session_scope
+from governor.storage.db import dispose_engines, session_scope
 from governor.web.app import create_app
-from tests.conftest import missing_service
-from tests.e2e.browser import DESKTOP, PHONE, cells, chromium_path, launch, sign_in
+from tests.e2e.browser import (
+    DESKTOP,
+    PHONE,
+    cells,
+    launch,
+    page_width,
+    required_chromium,
+    sign_in,
+    sqlite_copy,
+)
 from tests.offers import funnel_data
 
 pytestmark = pytest.mark.slow
@@ -30,16 +35,7 @@ USER, PASSWORD = "ops", "correct horse battery staple"
 @pytest.fixture
 def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
     """The hand-built funnel in a migrated SQLite database, a user, the app on loopback."""
-    path = tmp_path / "governor.db"
-    with (
-        closing(sqlite3.connect(sqlite_template)) as source,
-        closing(sqlite3.connect(path)) as copy,
-    ):
-        source.backup(copy)
-    monkeypatch.setenv("GOVERNOR_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("GOVERNOR_SECRET_KEY", secrets.token_urlsafe(48))
-    get_settings.cache_clear()
-    engine = get_engine()
+    engine = sqlite_copy(sqlite_template, tmp_path, monkeypatch)
     ids = funnel_data.build(engine, now=utcnow())
     with session_scope(engine) as session:
         create_user(session, name=USER, password=PASSWORD)
@@ -51,14 +47,12 @@ def served(sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def _fits(page: Page) -> None:
-    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    width, inner = page_width(page)
     assert width <= inner, f"the page is {width} px wide in a {inner} px viewport"
 
 
 def test_a_step_of_the_funnel_lists_its_sessions_and_the_pages_fit_a_phone(served) -> None:
-    chromium = chromium_path()
-    if chromium is None:
-        missing_service("chromium not found on PATH: run scripts/install-services")
+    chromium = required_chromium()
     url, ids = served
     with sync_playwright() as playwright:
         browser = launch(playwright, str(chromium))

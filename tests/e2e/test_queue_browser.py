@@ -4,10 +4,7 @@ friction and its moves with who made them; at a phone's width nothing is wider t
 SQLite only: the queries are tested on both databases in tests/offers and tests/web/pages."""
 
 import re
-import secrets
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,10 +14,18 @@ from governor.auth.service import create_user
 from governor.config import get_settings
 from governor.demo.background_server import BackgroundServer
 from governor.models.types import utcnow
-from governor.storage.db import dispose_engines, get_engine, session_scope
+from governor.storage.db import dispose_engines, session_scope
 from governor.web.app import create_app
-from tests.conftest import missing_service
-from tests.e2e.browser import DESKTOP, PHONE, cells, chromium_path, launch, sign_in
+from tests.e2e.browser import (
+    DESKTOP,
+    PHONE,
+    cells,
+    launch,
+    page_width,
+    required_chromium,
+    sign_in,
+    sqlite_copy,
+)
 from tests.offers.queue_world import World, a_world
 
 pytestmark = pytest.mark.slow
@@ -33,17 +38,8 @@ def served(
     sqlite_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, World]]:
     """The queue's world in a migrated SQLite database, a user, and the app on loopback."""
-    path = tmp_path / "governor.db"
-    with (
-        closing(sqlite3.connect(sqlite_template)) as source,
-        closing(sqlite3.connect(path)) as copy,
-    ):
-        source.backup(copy)
-    monkeypatch.setenv("GOVERNOR_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("GOVERNOR_SECRET_KEY", secrets.token_urlsafe(48))
     monkeypatch.setenv("GOVERNOR_OUTBOUND_BREAKER_RESET_SECONDS", "3600")
-    get_settings.cache_clear()
-    engine = get_engine()
+    engine = sqlite_copy(sqlite_template, tmp_path, monkeypatch)
     world = a_world(engine, utcnow())
     with session_scope(engine) as session:
         create_user(session, name=USER, password=PASSWORD)
@@ -55,15 +51,13 @@ def served(
 
 
 def _fits(page: Page) -> None:
-    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    width, inner = page_width(page)
     assert inner == PHONE["width"]
     assert width <= inner, f"{page.url} is {width} px wide in a {inner} px viewport"
 
 
 def test_the_queue_and_the_offer_timeline_in_a_browser_and_on_a_phone(served):
-    chromium = chromium_path()
-    if chromium is None:
-        missing_service("chromium not found on PATH: run scripts/install-services")
+    chromium = required_chromium()
     url, world = served
     with sync_playwright() as playwright:
         browser = launch(playwright, str(chromium))
